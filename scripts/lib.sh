@@ -1,0 +1,29 @@
+# Shared helpers for the scripts in this folder. Source it: . "$(dirname "$0")/lib.sh"
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS_DIR="$REPO_ROOT/.tools"
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# version_of KEY: the value of `KEY:` in versions.yaml (first match, quotes stripped).
+version_of() {
+  sed -n "s/^[[:space:]]*$1:[[:space:]]*\"\{0,1\}\([^\"]*\)\"\{0,1\}[[:space:]]*\$/\1/p" \
+    "$REPO_ROOT/versions.yaml" | head -n 1
+}
+
+# apt_install PKG...: installs the Debian packages that are missing, never starts services.
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+      || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  log "apt-get install ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+}
