@@ -39,6 +39,22 @@ run: $(UV) ## the API + worker on the embedded default (SQLite, no servers) on h
 	@$(UV) sync --frozen --quiet --no-dev
 	@ORGO_PORT=$(PORT) scripts/run-dev.sh
 
+.PHONY: up
+up: sync system-deps ## bring the whole platform up on this machine (Ansible into a container host)
+	@scripts/up.sh
+
+.PHONY: down
+down: ## remove the local platform and its data (asks first; FORCE=1 does not)
+	@FORCE=$(FORCE) scripts/down.sh
+
+.PHONY: manifests
+manifests: sync helm ## render every Kubernetes object of STACK (default dev) to build/manifests/STACK/
+	$(RUN) python -m infra.render manifests --stack $(STACK)
+
+.PHONY: plan
+plan: sync helm ## write every resource of STACK (e.g. prod) to build/plan/STACK.json + manifests
+	$(RUN) python -m infra.render plan --stack $(STACK)
+
 .PHONY: test
 test: sync system-deps helm ## everything CI runs
 	$(RUN) pytest $(PYTEST_ARGS) tests
