@@ -1,0 +1,231 @@
+"""Typed stack configuration: `orgo:platform` (this module) and `orgo:aws` (infra.aws.config).
+
+Everything is validated before the first resource is declared; an error names the key
+(`orgo:platform.postgres.instances`) and what is allowed. Components receive these typed
+models, never raw `pulumi.Config`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import pulumi
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic.alias_generators import to_camel
+
+if TYPE_CHECKING:
+    from infra.aws.config import AwsConfig
+
+CONFIG_NAMESPACE = "orgo"
+
+# Kubernetes quantities we accept: CPU as millicores ("250m") or cores ("1", "1.5"), memory
+# and storage in binary units. Narrower than Kubernetes on purpose: one spelling per size.
+Cpu = Annotated[str, Field(pattern=r"^([1-9][0-9]*m|[0-9]+(\.[0-9]+)?)$")]
+Memory = Annotated[str, Field(pattern=r"^[1-9][0-9]*(Mi|Gi)$")]
+Storage = Annotated[str, Field(pattern=r"^[1-9][0-9]*(Mi|Gi|Ti)$")]
+Duration = Annotated[str, Field(pattern=r"^[1-9][0-9]*(h|d|w)$")]
+
+
+def _not_latest(tag: str) -> str:
+    if tag == "latest":
+        raise ValueError("a moving tag like 'latest' is not allowed: pin a version")
+    return tag
+
+
+ImageTag = Annotated[
+    str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"), AfterValidator(_not_latest)
+]
+Hostname = Annotated[
+    str, Field(pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+]
+
+
+class ConfigError(ValueError):
+    """The stack configuration is invalid; the message lists every bad key."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
+    )
+
+
+class Resources(_Model):
+    """Requests of one container; limits equal requests for memory, twice for CPU."""
+
+    cpu: Cpu
+    memory: Memory
+
+
+class OrgoConfig(_Model):
+    image_tag: ImageTag | None = None  # None: the tag pinned in versions.yaml
+    api_replicas: int = Field(default=1, ge=1, le=20)
+    api_max_replicas: int = Field(default=1, ge=1, le=50)  # > apiReplicas enables the HPA
+    worker_replicas: int = Field(default=1, ge=1, le=20)
+    web_concurrency: int = Field(default=1, ge=1, le=16)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    api_resources: Resources = Resources(cpu="100m", memory="256Mi")
+    worker_resources: Resources = Resources(cpu="100m", memory="256Mi")
+
+    @model_validator(mode="after")
+    def _max_not_below_min(self) -> OrgoConfig:
+        if self.api_max_replicas < self.api_replicas:
+            raise ValueError("apiMaxReplicas must be >= apiReplicas")
+        return self
+
+
+class BackupConfig(_Model):
+    """CloudNativePG base backups + WAL archive to S3-compatible storage."""
+
+    destination_path: Annotated[str, Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]+(/.*)?$")]
+    endpoint_url: Annotated[str, Field(pattern=r"^https?://")] | None = None
+    retention: Annotated[str, Field(pattern=r"^[1-9][0-9]*[dwm]$")] = "30d"
+    # Six-field cron (seconds first), as CloudNativePG's ScheduledBackup expects.
+    schedule: str = "0 0 3 * * *"
+    # Secret with ACCESS_KEY_ID / ACCESS_SECRET_KEY; None when the pods assume an IAM role.
+    credentials_secret: str | None = None
+
+
+class PostgresConfig(_Model):
+    instances: int = Field(default=1, ge=1, le=9)
+    storage: Storage = "5Gi"
+    resources: Resources = Resources(cpu="250m", memory="512Mi")
+    pooler_instances: int = Field(default=1, ge=1, le=5)
+    backup: BackupConfig | None = None
+
+
+class RabbitmqConfig(_Model):
+    replicas: Literal[1, 3, 5] = 1
+    storage: Storage = "2Gi"
+    resources: Resources = Resources(cpu="250m", memory="512Mi")
+
+
+class RedisConfig(_Model):
+    persistence: bool = True
+    storage: Storage = "1Gi"
+    resources: Resources = Resources(cpu="100m", memory="256Mi")
+
+
+class ElasticConfig(_Model):
+    enabled: bool = True
+    elasticsearch_nodes: int = Field(default=1, ge=1, le=9)
+    storage: Storage = "10Gi"
+    elasticsearch_resources: Resources = Resources(cpu="500m", memory="2Gi")
+    kibana_replicas: int = Field(default=1, ge=1, le=5)
+    kibana_resources: Resources = Resources(cpu="200m", memory="1Gi")
+
+
+class SlackReceiver(_Model):
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+    channel: Annotated[str, Field(pattern=r"^#[a-z0-9_-]+$")]
+    # Name of a Pulumi *secret* config key in namespace `orgo` holding the webhook URL.
+    webhook_url_secret: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9]*$")]
+
+
+class MonitoringConfig(_Model):
+    prometheus_replicas: int = Field(default=1, ge=1, le=3)
+    retention: Duration = "3d"
+    storage: Storage = "10Gi"
+    prometheus_resources: Resources = Resources(cpu="250m", memory="1Gi")
+    alertmanager_replicas: Literal[1, 3] = 1
+    grafana_replicas: int = Field(default=1, ge=1, le=3)
+    receivers: tuple[SlackReceiver, ...] = ()
+
+
+class EdgeConfig(_Model):
+    issuer: Literal["selfsigned", "acme"] = "selfsigned"
+    acme_email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    acme_server: Annotated[str, Field(pattern=r"^https://")] = (
+        "https://acme-v02.api.letsencrypt.org/directory"
+    )
+    gateway_replicas: int = Field(default=1, ge=1, le=5)
+
+    @model_validator(mode="after")
+    def _acme_needs_email(self) -> EdgeConfig:
+        if self.issuer == "acme" and self.acme_email is None:
+            raise ValueError("issuer 'acme' requires acmeEmail")
+        return self
+
+
+class PlatformConfig(_Model):
+    environment: Literal["dev", "staging", "prod"]
+    domain: Hostname
+    # Kubernetes minor version the manifests target (and are validated against).
+    kubernetes_version: Annotated[str, Field(pattern=r"^1\.(2[5-9]|3[0-7])$")] = "1.33"
+    storage_class: str | None = None  # None: the cluster's default StorageClass
+    orgo: OrgoConfig = OrgoConfig()
+    postgres: PostgresConfig = PostgresConfig()
+    rabbitmq: RabbitmqConfig = RabbitmqConfig()
+    redis: RedisConfig = RedisConfig()
+    elastic: ElasticConfig = ElasticConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
+    edge: EdgeConfig = EdgeConfig()
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    platform: PlatformConfig
+    aws: AwsConfig | None
+
+
+def _describe(error: Mapping[str, Any], model: type[BaseModel], key: str) -> str:
+    where = ".".join([key, *(str(part) for part in error["loc"])])
+    message = str(error["msg"])
+    if error["type"] == "extra_forbidden":
+        message += f" (allowed keys: {', '.join(_allowed_keys(model, error['loc'][:-1]))})"
+    return f"{where}: {message}"
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The camelCase keys accepted at `loc` inside `model`, for an 'unknown key' error."""
+    current: type[BaseModel] = model
+    for part in loc:
+        field = next(
+            (f for name, f in current.model_fields.items() if part in (name, f.alias)), None
+        )
+        annotation = field.annotation if field else None
+        candidates = [annotation, *getattr(annotation, "__args__", ())]
+        nested = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+        if not nested:
+            return []
+        current = nested[0]
+    return sorted(f.alias or name for name, f in current.model_fields.items())
+
+
+def _validate(model: type[BaseModel], raw: object, key: str) -> Any:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        lines = [_describe(e, model, key) for e in exc.errors()]
+        raise ConfigError("invalid stack config:\n  " + "\n  ".join(lines)) from None
+
+
+def parse_stack_config(raw: Mapping[str, Any]) -> StackConfig:
+    """Validates plain config values (`{"platform": {...}, "aws": {...}}`), no Pulumi needed."""
+    unknown = sorted(set(raw) - {"platform", "aws"})
+    if unknown:
+        raise ConfigError(
+            f"invalid stack config: unknown key(s) {', '.join(f'orgo:{k}' for k in unknown)}"
+            " (allowed: orgo:platform, orgo:aws)"
+        )
+    if raw.get("platform") is None:
+        raise ConfigError("invalid stack config: orgo:platform is required")
+    platform = _validate(PlatformConfig, raw["platform"], f"{CONFIG_NAMESPACE}:platform")
+    aws_raw = raw.get("aws")
+    if aws_raw is None:
+        return StackConfig(platform=platform, aws=None)
+    # Imported only for AWS stacks: any-cluster stacks never load the AWS layer.
+    from infra.aws.config import AwsConfig
+
+    aws = _validate(AwsConfig, aws_raw, f"{CONFIG_NAMESPACE}:aws")
+    return StackConfig(platform=platform, aws=aws)
+
+
+def load_stack_config() -> StackConfig:
+    """Reads `orgo:platform` / `orgo:aws` from the running stack and validates them."""
+    config = pulumi.Config(CONFIG_NAMESPACE)
+    return parse_stack_config(
+        {"platform": config.get_object("platform"), "aws": config.get_object("aws")}
+    )
