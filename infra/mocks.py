@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from google.protobuf import json_format
+from google.protobuf import json_format  # type: ignore[import-untyped]
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 
 from infra.versions import REPO_ROOT
 
 HELM = REPO_ROOT / ".tools" / "bin" / "helm"
-SECRET_MASK = "[secret]"
+SECRET_MASK = "[secret]"  # noqa: S105 (the mask, not a secret)
 MOCK_ACCOUNT = "123456789012"
 MOCK_REGION = "us-east-1"
 
@@ -61,8 +61,8 @@ class RecordingMonitor(MockMonitor):
         super().__init__(mocks)
         self.registered: list[RegisteredResource] = []
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
-        response = super().RegisterResource(request)
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         raw = json_format.MessageToDict(request.object)
         secrets: set[str] = set()
         self.registered.append(
@@ -132,7 +132,7 @@ class PlatformMocks(Mocks):
         return args.name, outputs
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        if args.token == "kubernetes:helm:template":
+        if args.token == "kubernetes:helm:template":  # noqa: S105
             opts = json.loads(args.args["jsonOpts"])
             objects = helm_template(
                 opts["release_name"], Path(opts["path"]), opts.get("namespace") or "default",

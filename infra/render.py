@@ -70,7 +70,7 @@ def run_program(stack: str) -> list[RegisteredResource]:
                              monitor=monitor)  # fmt: skip
     values, secret_keys = stack_config_values(stack)
     set_all_config(values, secret_keys)
-    pulumi.runtime.test(lambda: deploy(load_stack_config()))()
+    pulumi.runtime.test(lambda: deploy(load_stack_config()))()  # type: ignore[no-untyped-call]
     return sorted(monitor.registered, key=lambda r: r.urn)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -45,7 +45,7 @@ class PlatformNamespace(pulumi.ComponentResource):
             },
             opts=child,
         )
-        sources: list[dict[str, object]] = [{"podSelector": {}}]
+        sources: list[Any] = [{"podSelector": {}}]
         if args.allow_from:
             sources.append(
                 {
@@ -60,13 +60,14 @@ class PlatformNamespace(pulumi.ComponentResource):
                     }
                 }
             )
-        rules: list[dict[str, object]] = [{"from": sources}]
+        rules: list[Any] = [{"from": sources}]
         if args.open_ports:
             rules.append({"ports": [{"port": p, "protocol": "TCP"} for p in args.open_ports]})
+        spec: Any = {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": rules}
         k8s.networking.v1.NetworkPolicy(
             f"{name}-baseline",
             metadata={"name": "baseline-ingress", "namespace": args.name},
-            spec={"podSelector": {}, "policyTypes": ["Ingress"], "ingress": rules},
+            spec=spec,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
         )
         self.name = namespace.metadata.apply(lambda m: str(m["name"]))
