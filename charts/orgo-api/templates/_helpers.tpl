@@ -1,0 +1,102 @@
+{{/* Name of the release's objects: the release name, plus the chart name unless included. */}}
+{{- define "orgo.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 52 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 52 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "orgo.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "orgo.labels" -}}
+{{ include "orgo.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | quote }}
+app.kubernetes.io/part-of: orgo
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{- define "orgo.image" -}}
+{{- if eq .Values.image.tag "latest" -}}
+{{- fail "image.tag: 'latest' is not allowed, pin a version (versions.yaml images.orgo)" -}}
+{{- end -}}
+{{ printf "%s:%s" .Values.image.repository .Values.image.tag }}
+{{- end -}}
+
+{{/* Settings shared by the ConfigMap (deployments) and the migration hook (inline env). */}}
+{{- define "orgo.settings" -}}
+ORGO_ENV: {{ .Values.environment | quote }}
+ORGO_HOST: "0.0.0.0"
+ORGO_PORT: {{ .Values.service.port | quote }}
+ORGO_WEB_CONCURRENCY: {{ .Values.api.webConcurrency | quote }}
+ORGO_LOG_LEVEL: {{ .Values.logLevel | quote }}
+ORGO_JWT_ISSUER: {{ .Values.jwt.issuer | quote }}
+ORGO_JWT_AUDIENCE: {{ .Values.jwt.audience | quote }}
+ORGO_WORKER_METRICS_PORT: "9464"
+{{- if gt (int .Values.api.webConcurrency) 1 }}
+PROMETHEUS_MULTIPROC_DIR: "/tmp"
+{{- end }}
+{{- end -}}
+
+{{- define "orgo.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+fsGroup: 10001
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "orgo.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+capabilities:
+  drop: ["ALL"]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Pod fields every Orgo pod shares: identity, security, the /tmp scratch volume. */}}
+{{- define "orgo.podCommon" -}}
+automountServiceAccountToken: false
+securityContext:
+  {{- include "orgo.podSecurityContext" . | nindent 2 }}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+volumes:
+  - name: tmp
+    emptyDir:
+      sizeLimit: 256Mi
+{{- end -}}
+
+{{/* Spread replicas over nodes and zones; prefer different nodes. Arg: dict ctx component */}}
+{{- define "orgo.spread" -}}
+{{- $selector := dict "app.kubernetes.io/component" .component -}}
+topologySpreadConstraints:
+  {{- range $key := list "kubernetes.io/hostname" "topology.kubernetes.io/zone" }}
+  - maxSkew: 1
+    topologyKey: {{ $key }}
+    whenUnsatisfiable: ScheduleAnyway
+    labelSelector:
+      matchLabels:
+        {{- include "orgo.selectorLabels" $.ctx | nindent 8 }}
+        app.kubernetes.io/component: {{ $.component }}
+  {{- end }}
+affinity:
+  podAntiAffinity:
+    preferredDuringSchedulingIgnoredDuringExecution:
+      - weight: 100
+        podAffinityTerm:
+          topologyKey: kubernetes.io/hostname
+          labelSelector:
+            matchLabels:
+              {{- include "orgo.selectorLabels" .ctx | nindent 14 }}
+              app.kubernetes.io/component: {{ .component }}
+{{- end -}}
