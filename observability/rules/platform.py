@@ -1,0 +1,60 @@
+"""Alerts on the monitoring itself and on what every target shares: scrape targets,
+rule evaluation, certificates."""
+
+from __future__ import annotations
+
+from observability.config import Config
+from observability.rules.model import Alert, Group
+
+
+def group(config: Config) -> Group:
+    env = config.environment_label
+    limits = config.thresholds
+    rules = (
+        Alert(
+            name="TargetDown",
+            expr="up == 0",
+            for_=config.timing.target_down_for,
+            severity="warning",
+            summary="Prometheus cannot scrape a target.",
+            description=(
+                "{{ $labels.job }} target {{ $labels.instance }} in {{ $labels."
+                + env
+                + " }} has been down for "
+                + config.timing.target_down_for
+                + "."
+            ),
+        ),
+        Alert(
+            name="PrometheusRuleEvaluationFailures",
+            expr=(
+                f"sum by ({env}, job, instance) (increase("
+                f'prometheus_rule_evaluation_failures_total{{job="{config.jobs.prometheus}"}}'
+                "[5m])) > 0"
+            ),
+            for_=config.timing.symptom_for,
+            severity="critical",
+            summary="Prometheus fails to evaluate rules; alerts may be missing.",
+            description=(
+                "{{ $labels.instance }} failed {{ $value | humanize }} rule evaluations "
+                "in the last 5 minutes."
+            ),
+        ),
+        Alert(
+            name="CertificateExpiringSoon",
+            expr=(
+                "certmanager_certificate_expiration_timestamp_seconds - time()\n< "
+                f"{limits.certificate_days:g} * 86400\n"
+            ),
+            for_=config.timing.symptom_for,
+            severity="warning",
+            summary="A TLS certificate expires soon and is not being renewed.",
+            description=(
+                "Certificate {{ $labels.namespace }}/{{ $labels.name }} expires in "
+                "{{ $value | humanizeDuration }}; cert-manager should have renewed it."
+            ),
+            # cert-manager exports this; on hosts no exporter reports certificate expiry.
+            targets=("kubernetes",),
+        ),
+    )
+    return Group(file="platform", name="platform", rules=rules)
