@@ -1,0 +1,3 @@
+"""The HTTP API."""
+
+API_PREFIX = "/api/v1"

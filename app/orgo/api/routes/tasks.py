@@ -1,0 +1,106 @@
+"""Tasks: create, read (through the cache), list, update and delete."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, status
+
+from orgo.api import API_PREFIX
+from orgo.api.deps import CurrentUser, Session, State
+from orgo.errors import NotFound
+from orgo.models import TaskActivity, TaskStatus
+from orgo.schemas import ActivityOut, Page, Problem, TaskCreate, TaskOut, TaskUpdate
+from orgo.services import tasks as service
+
+router = APIRouter(prefix=f"{API_PREFIX}/tasks", tags=["tasks"])
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": Problem, "description": "No such task, or not visible to you"}
+}
+
+
+@router.post(
+    "",
+    response_model=TaskOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={422: {"model": Problem}},
+)
+async def create_task(body: TaskCreate, user: CurrentUser, session: Session) -> TaskOut:
+    task = await service.create_task(session, user, body)
+    await session.commit()
+    return TaskOut.model_validate(task)
+
+
+@router.get(
+    "", response_model=Page[TaskOut], summary="Tasks you own or are assigned (all, for admins)"
+)
+async def list_tasks(
+    user: CurrentUser,
+    session: Session,
+    status_filter: Annotated[TaskStatus | None, Query(alias="status")] = None,
+    assignee_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> Page[TaskOut]:
+    rows, total = await service.list_tasks(session, user, status_filter, assignee_id, limit, offset)
+    return Page[TaskOut](
+        items=[TaskOut.model_validate(row) for row in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/{task_id}", response_model=TaskOut, responses=NOT_FOUND)
+async def get_task(
+    task_id: uuid.UUID, user: CurrentUser, state: State, session: Session
+) -> TaskOut:
+    if (cached := await state.cache.get(task_id)) is not None:
+        task = TaskOut.model_validate_json(cached)
+        if not service.can_see(user, task):
+            raise NotFound(f"task {task_id} not found")
+        return task
+    task = TaskOut.model_validate(await service.load_visible(session, user, task_id))
+    await state.cache.put(task_id, task.model_dump_json())
+    return task
+
+
+@router.patch(
+    "/{task_id}",
+    response_model=TaskOut,
+    responses={**NOT_FOUND, 409: {"model": Problem}, 422: {"model": Problem}},
+)
+async def update_task(
+    task_id: uuid.UUID, body: TaskUpdate, user: CurrentUser, state: State, session: Session
+) -> TaskOut:
+    task = TaskOut.model_validate(await service.update_task(session, user, task_id, body))
+    await session.commit()
+    await state.cache.invalidate(task_id)
+    return task
+
+
+@router.delete(
+    "/{task_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**NOT_FOUND, 403: {"model": Problem}},
+)
+async def delete_task(
+    task_id: uuid.UUID, user: CurrentUser, state: State, session: Session
+) -> None:
+    await service.delete_task(session, user, task_id)
+    await session.commit()
+    await state.cache.invalidate(task_id)
+
+
+@router.get(
+    "/{task_id}/activity",
+    response_model=list[ActivityOut],
+    responses=NOT_FOUND,
+    summary="What the worker recorded for the task, oldest first",
+)
+async def task_activity(
+    task_id: uuid.UUID, user: CurrentUser, session: Session
+) -> list[TaskActivity]:
+    return await service.task_activity(session, user, task_id)

@@ -1,0 +1,33 @@
+"""Users: admins create them; everyone can read their own profile."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from orgo.api import API_PREFIX
+from orgo.api.deps import Admin, CurrentUser, Session, State
+from orgo.models import User
+from orgo.schemas import Problem, UserCreate, UserOut
+from orgo.services.users import create_user
+
+router = APIRouter(prefix=f"{API_PREFIX}/users", tags=["users"])
+
+
+@router.post(
+    "",
+    response_model=UserOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={403: {"model": Problem}, 409: {"model": Problem}},
+    summary="Create a user (admins only)",
+)
+async def create(body: UserCreate, _admin: Admin, state: State, session: Session) -> User:
+    user = await create_user(
+        session, state.auth.passwords, str(body.email), body.password, body.is_admin
+    )
+    await session.commit()
+    return user
+
+
+@router.get("/me", response_model=UserOut, summary="The authenticated user")
+async def me(user: CurrentUser) -> User:
+    return user

@@ -1,0 +1,51 @@
+"""Everything the API builds once at start-up and shares between requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from orgo.api.broker_probe import BrokerProbe
+from orgo.core.cache import TaskCache
+from orgo.core.config import Settings
+from orgo.core.db import create_engine, create_sessionmaker
+from orgo.core.ratelimit import LoginRateLimiter
+from orgo.core.redis import RedisGateway
+from orgo.core.security import AccessTokens, Passwords
+from orgo.services.auth import AuthService
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    redis: RedisGateway
+    cache: TaskCache
+    auth: AuthService
+    broker: BrokerProbe
+
+    @classmethod
+    def build(cls, settings: Settings) -> AppState:
+        engine = create_engine(settings)
+        redis = RedisGateway(settings)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=create_sessionmaker(engine),
+            redis=redis,
+            cache=TaskCache(redis, settings),
+            auth=AuthService(
+                settings,
+                Passwords(settings),
+                AccessTokens(settings),
+                LoginRateLimiter(redis, settings),
+            ),
+            broker=BrokerProbe(settings),
+        )
+
+    async def close(self) -> None:
+        await self.broker.close()
+        await self.redis.close()
+        await self.engine.dispose()

@@ -1,0 +1,132 @@
+"""Settings of the API and the worker, read from `ORGO_*` environment variables.
+
+One typed object, validated before anything starts; errors name the variable and what
+is allowed. The same names are set by the Ansible role, the Helm chart and Pulumi.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"  # noqa: S105 - refused outside dev
+MIN_SECRET_LENGTH = 32
+
+
+class Environment(StrEnum):
+    dev = "dev"
+    test = "test"
+    staging = "staging"
+    prod = "prod"
+
+
+Seconds = Annotated[float, Field(gt=0)]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ORGO_", extra="ignore", frozen=True)
+
+    env: Environment = Environment.dev
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    web_concurrency: int = Field(1, ge=1, le=64)
+    log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
+
+    database_url: str = "sqlite+aiosqlite:///.orgo/orgo.db"
+    database_pool_size: int = Field(10, ge=1, le=200)
+    redis_url: str = ""
+    amqp_url: str = ""
+    dependency_timeout_seconds: Seconds = 1.0
+
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_issuer: str = "orgo"
+    jwt_audience: str = "orgo-api"
+    access_token_ttl_seconds: int = Field(900, ge=30, le=86_400)
+    refresh_token_ttl_seconds: int = Field(14 * 86_400, ge=60, le=90 * 86_400)
+
+    argon2_time_cost: int = Field(3, ge=1, le=10)
+    argon2_memory_cost_kib: int = Field(65_536, ge=8_192, le=1_048_576)
+    argon2_parallelism: int = Field(4, ge=1, le=16)
+
+    login_max_attempts: int = Field(5, ge=1, le=1000)
+    login_window_seconds: int = Field(300, ge=1, le=86_400)
+
+    cache_ttl_seconds: int = Field(60, ge=1, le=86_400)
+
+    worker_metrics_port: int = Field(9464, ge=1, le=65535)
+    worker_prefetch: int = Field(16, ge=1, le=1000)
+    worker_max_attempts: int = Field(5, ge=1, le=100)
+    worker_retry_base_seconds: Seconds = 1.0
+    relay_interval_seconds: Seconds = 0.5
+    relay_batch_size: int = Field(100, ge=1, le=10_000)
+    outbox_retention_seconds: int = Field(7 * 86_400, ge=60)
+    outbox_cleanup_interval_seconds: Seconds = 3600.0
+    overdue_sweep_interval_seconds: Seconds = 300.0
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        allowed = ("postgresql+asyncpg://", "sqlite+aiosqlite://")
+        if not value.startswith(allowed):
+            raise ValueError(f"must start with one of {', '.join(allowed)}")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _known_redis(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://")):
+            raise ValueError("must be empty (no cache) or start with redis:// or rediss://")
+        return value
+
+    @field_validator("amqp_url")
+    @classmethod
+    def _known_amqp(cls, value: str) -> str:
+        if value and not value.startswith(("amqp://", "amqps://")):
+            raise ValueError("must be empty (in-process events) or start with amqp:// or amqps://")
+        return value
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _strong_secret(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        if info.data.get("env", Environment.dev) == Environment.dev:
+            return value
+        secret = value.get_secret_value()
+        if secret == DEV_JWT_SECRET or len(secret) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"ORGO_JWT_SECRET must be a non-default secret of at least "
+                f"{MIN_SECRET_LENGTH} characters outside ORGO_ENV=dev"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _real_services_in_production(self) -> Settings:
+        if self.env not in (Environment.staging, Environment.prod):
+            return self
+        missing = [
+            name
+            for name, ok in (
+                (
+                    "ORGO_DATABASE_URL (postgresql+asyncpg://...)",
+                    self.database_url.startswith("postgresql"),
+                ),
+                ("ORGO_REDIS_URL", bool(self.redis_url)),
+                ("ORGO_AMQP_URL", bool(self.amqp_url)),
+            )
+            if not ok
+        ]
+        if missing:
+            raise ValueError(f"ORGO_ENV={self.env} requires {', '.join(missing)}")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,88 @@
+"""The worker's effect of one event: an activity entry and notifications, exactly once."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from orgo.core.cache import TaskCache
+from orgo.core.db import transaction
+from orgo.events.outbox import EventEnvelope
+from orgo.models import Notification, ProcessedEvent, TaskActivity
+
+_templates = Environment(
+    loader=PackageLoader("orgo", "templates/notifications"),
+    autoescape=select_autoescape(default_for_string=False, default=False),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+class Outcome(StrEnum):
+    processed = "processed"
+    duplicate = "duplicate"
+
+
+def render_notification(event: EventEnvelope) -> tuple[str, str]:
+    """Subject and body of the notification for an event, from its Jinja2 template."""
+    template = _templates.get_template(f"{event.event_type.value}.txt.j2")
+    subject, _, body = template.render(event=event, task=event.task).partition("\n")
+    return subject.strip(), body.strip()
+
+
+def _recipients(event: EventEnvelope) -> set[uuid.UUID]:
+    people = {event.task.owner_id}
+    if event.task.assignee_id is not None:
+        people.add(event.task.assignee_id)
+    if previous := event.changes.get("assignee_id", {}).get("from"):
+        people.add(uuid.UUID(previous))
+    # People are not notified of their own actions, except of deadlines.
+    if event.actor_id is not None:
+        people.discard(event.actor_id)
+    return people
+
+
+async def _claim(session: AsyncSession, event_id: uuid.UUID) -> bool:
+    """Records the event as processed; False when another delivery already did."""
+    try:
+        async with session.begin_nested():
+            session.add(ProcessedEvent(event_id=event_id))
+    except IntegrityError:
+        return False
+    return True
+
+
+async def apply_event(
+    sessions: async_sessionmaker[AsyncSession], cache: TaskCache, event: EventEnvelope
+) -> Outcome:
+    subject, body = render_notification(event)
+    async with transaction(sessions) as session:
+        if not await _claim(session, event.event_id):
+            return Outcome.duplicate
+        session.add(
+            TaskActivity(
+                task_id=event.task.id,
+                event_id=event.event_id,
+                event_type=event.event_type.value,
+                actor_id=event.actor_id,
+                details={"changes": event.changes, "status": event.task.status},
+                created_at=event.occurred_at,
+            )
+        )
+        for user_id in _recipients(event):
+            session.add(
+                Notification(
+                    user_id=user_id,
+                    task_id=event.task.id,
+                    event_id=event.event_id,
+                    subject=subject,
+                    body=body,
+                )
+            )
+    await cache.invalidate(event.task.id)
+    return Outcome.processed

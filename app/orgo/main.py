@@ -1,0 +1,56 @@
+"""The FastAPI application: `create_app()` is what uvicorn serves."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from orgo import __version__
+from orgo.api.errors import install_error_handlers
+from orgo.api.middleware import RequestObservability
+from orgo.api.routes import auth, notifications, ops, tasks, users
+from orgo.api.state import AppState
+from orgo.core.config import Environment, Settings, get_settings
+from orgo.core.logging import configure_logging
+from orgo.core.metrics import record_build_info
+from orgo.migrations.runner import upgrade_to_head
+from orgo.schemas import Problem
+
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "Missing, invalid or expired token"}
+}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging("orgo-api", settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.env == Environment.dev:
+            # Only the embedded dev default creates its own tables; elsewhere `orgo migrate`
+            # runs once per release before the API starts.
+            await asyncio.to_thread(upgrade_to_head, settings)
+        record_build_info("orgo-api")
+        app.state.orgo = AppState.build(settings)
+        yield
+        await app.state.orgo.close()
+
+    app = FastAPI(
+        title="Orgo API",
+        version=__version__,
+        description="Tasks of an organisation, with events, notifications and activity.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(RequestObservability)
+    install_error_handlers(app)
+    # Routers carry their full path prefix, so a route's template is the public path.
+    app.include_router(ops.router)
+    app.include_router(auth.router)
+    for protected in (users.router, tasks.router, notifications.router):
+        app.include_router(protected, responses=UNAUTHORIZED)
+    return app

@@ -1,0 +1,104 @@
+"""Log in, refresh and log out: short-lived JWTs plus rotating refresh tokens.
+
+Each login starts a token family. Refreshing rotates the token: the old one is marked
+rotated and a new one issued in the same family. Presenting a rotated token again means it
+was stolen (or replayed), so the whole family is revoked and the user must log in again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from orgo.core.config import Settings
+from orgo.core.ratelimit import LoginRateLimiter
+from orgo.core.security import AccessTokens, Passwords, new_refresh_token, refresh_token_digest
+from orgo.errors import TooManyAttempts, Unauthorized
+from orgo.models import RefreshToken, User, utcnow
+from orgo.schemas import TokenPair
+from orgo.services.users import find_by_email
+
+BAD_CREDENTIALS = "incorrect e-mail or password"
+BAD_REFRESH = "refresh token is invalid, expired or revoked"
+
+
+class AuthService:
+    def __init__(
+        self,
+        settings: Settings,
+        passwords: Passwords,
+        tokens: AccessTokens,
+        limiter: LoginRateLimiter,
+    ) -> None:
+        self._refresh_ttl = timedelta(seconds=settings.refresh_token_ttl_seconds)
+        self.passwords = passwords
+        self.tokens = tokens
+        self._limiter = limiter
+
+    async def login(
+        self, session: AsyncSession, email: str, password: str, client: str
+    ) -> TokenPair:
+        if (retry_after := await self._limiter.retry_after(email, client)) is not None:
+            raise TooManyAttempts(retry_after)
+        user = await find_by_email(session, email)
+        valid = self.passwords.verify(user.password_hash if user else None, password)
+        if user is None or not valid or not user.is_active:
+            await self._limiter.record_failure(email, client)
+            raise Unauthorized(BAD_CREDENTIALS)
+        await self._limiter.reset(email, client)
+        if self.passwords.needs_rehash(user.password_hash):
+            user.password_hash = self.passwords.hash(password)
+        return await self._issue(session, user, family_id=uuid.uuid4())
+
+    async def refresh(self, session: AsyncSession, refresh_token: str) -> TokenPair:
+        stored = await session.scalar(
+            select(RefreshToken)
+            .where(RefreshToken.token_hash == refresh_token_digest(refresh_token))
+            .with_for_update()
+        )
+        if stored is None or stored.revoked_at is not None or stored.expires_at <= utcnow():
+            raise Unauthorized(BAD_REFRESH)
+        if stored.rotated_at is not None:
+            await self._revoke_family(session, stored.family_id)
+            await session.commit()  # the revocation must outlive the error response
+            raise Unauthorized(BAD_REFRESH)
+        user = await session.get(User, stored.user_id)
+        if user is None or not user.is_active:
+            raise Unauthorized(BAD_REFRESH)
+        stored.rotated_at = utcnow()
+        return await self._issue(session, user, family_id=stored.family_id)
+
+    async def logout(self, session: AsyncSession, refresh_token: str, user_id: uuid.UUID) -> None:
+        """Revokes the family of the given refresh token, if it belongs to the caller."""
+        stored = await session.scalar(
+            select(RefreshToken).where(
+                RefreshToken.token_hash == refresh_token_digest(refresh_token),
+                RefreshToken.user_id == user_id,
+            )
+        )
+        if stored is not None:
+            await self._revoke_family(session, stored.family_id)
+
+    async def _issue(self, session: AsyncSession, user: User, family_id: uuid.UUID) -> TokenPair:
+        refresh = new_refresh_token()
+        session.add(
+            RefreshToken(
+                family_id=family_id,
+                user_id=user.id,
+                token_hash=refresh_token_digest(refresh),
+                expires_at=utcnow() + self._refresh_ttl,
+            )
+        )
+        access, expires_in = self.tokens.issue(user.id)
+        return TokenPair(access_token=access, expires_in=expires_in, refresh_token=refresh)
+
+    @staticmethod
+    async def _revoke_family(session: AsyncSession, family_id: uuid.UUID) -> None:
+        await session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )

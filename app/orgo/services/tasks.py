@@ -1,0 +1,153 @@
+"""Tasks: an organisation's work items. Every change writes its outbox event in the same
+transaction, and the cached copy is dropped once the change is committed."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from orgo.errors import Conflict, Forbidden, InvalidField, NotFound
+from orgo.events.outbox import EventType, record_event
+from orgo.models import Task, TaskActivity, TaskStatus, User, utcnow
+from orgo.schemas import TaskCreate, TaskOut, TaskUpdate
+
+ALLOWED_TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
+    TaskStatus.todo: frozenset({TaskStatus.in_progress, TaskStatus.cancelled}),
+    TaskStatus.in_progress: frozenset({TaskStatus.todo, TaskStatus.done, TaskStatus.cancelled}),
+    TaskStatus.done: frozenset({TaskStatus.in_progress}),
+    TaskStatus.cancelled: frozenset({TaskStatus.todo}),
+}
+
+
+def can_see(user: User, task: TaskOut | Task) -> bool:
+    return user.is_admin or user.id in (task.owner_id, task.assignee_id)
+
+
+def _visible_to(user: User) -> ColumnElement[bool] | None:
+    if user.is_admin:
+        return None
+    return or_(Task.owner_id == user.id, Task.assignee_id == user.id)
+
+
+async def _check_assignee(session: AsyncSession, assignee_id: uuid.UUID | None) -> None:
+    if assignee_id is not None and await session.get(User, assignee_id) is None:
+        raise InvalidField("assignee_id", f"no user with id {assignee_id}")
+
+
+async def load_visible(session: AsyncSession, user: User, task_id: uuid.UUID) -> Task:
+    """The task, or NotFound when it does not exist or the user may not see it."""
+    task = await session.get(Task, task_id, with_for_update=False)
+    if task is None or not can_see(user, task):
+        raise NotFound(f"task {task_id} not found")
+    return task
+
+
+async def create_task(session: AsyncSession, user: User, data: TaskCreate) -> Task:
+    await _check_assignee(session, data.assignee_id)
+    now = utcnow()
+    task = Task(
+        id=uuid.uuid4(),
+        title=data.title,
+        description=data.description,
+        status=TaskStatus.todo,
+        owner_id=user.id,
+        assignee_id=data.assignee_id,
+        due_at=data.due_at,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(task)
+    record_event(session, EventType.task_created, task, actor_id=user.id)
+    return task
+
+
+def _check_transition(current: TaskStatus, wanted: TaskStatus) -> None:
+    if wanted != current and wanted not in ALLOWED_TRANSITIONS[current]:
+        allowed = ", ".join(sorted(ALLOWED_TRANSITIONS[current]))
+        raise Conflict(
+            f"status: cannot move a task from {current} to {wanted}; "
+            f"allowed from {current}: {allowed}"
+        )
+
+
+async def update_task(
+    session: AsyncSession, user: User, task_id: uuid.UUID, data: TaskUpdate
+) -> Task:
+    task = await load_visible(session, user, task_id)
+    fields = data.model_dump(exclude_unset=True)
+    if "status" in fields:
+        _check_transition(TaskStatus(task.status), fields["status"])
+    if "assignee_id" in fields:
+        await _check_assignee(session, fields["assignee_id"])
+    changes: dict[str, Any] = {}
+    for field, value in fields.items():
+        before = getattr(task, field)
+        if before != value:
+            changes[field] = {"from": _plain(before), "to": _plain(value)}
+            setattr(task, field, value)
+    if changes:
+        if "due_at" in changes or "status" in changes:
+            task.overdue_notified_at = None
+        task.updated_at = utcnow()
+        record_event(session, EventType.task_updated, task, actor_id=user.id, changes=changes)
+    return task
+
+
+async def delete_task(session: AsyncSession, user: User, task_id: uuid.UUID) -> None:
+    task = await load_visible(session, user, task_id)
+    if not (user.is_admin or task.owner_id == user.id):
+        raise Forbidden("only the task's owner or an admin may delete it")
+    record_event(session, EventType.task_deleted, task, actor_id=user.id)
+    await session.delete(task)
+
+
+async def list_tasks(
+    session: AsyncSession,
+    user: User,
+    status: TaskStatus | None,
+    assignee_id: uuid.UUID | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Task], int]:
+    filters = [
+        condition
+        for condition in (
+            _visible_to(user),
+            Task.status == status if status is not None else None,
+            Task.assignee_id == assignee_id if assignee_id is not None else None,
+        )
+        if condition is not None
+    ]
+    total = await session.scalar(select(func.count()).select_from(Task).where(*filters))
+    rows = await session.scalars(
+        select(Task)
+        .where(*filters)
+        .order_by(Task.created_at.desc(), Task.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows), int(total or 0)
+
+
+async def task_activity(
+    session: AsyncSession, user: User, task_id: uuid.UUID
+) -> list[TaskActivity]:
+    await load_visible(session, user, task_id)
+    rows = await session.scalars(
+        select(TaskActivity)
+        .where(TaskActivity.task_id == task_id)
+        .order_by(TaskActivity.created_at, TaskActivity.id)
+    )
+    return list(rows)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly form of a field value for the event's `changes`."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
