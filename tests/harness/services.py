@@ -55,8 +55,20 @@ class PostgresServer:
         return [*prefix, *args]
 
     def _initdb(self) -> None:
-        run(self._cmd(str(self.bindir / "initdb"), "-D", str(self.datadir), "-A", "trust",
-                      "-U", "postgres", "--no-sync", "-E", "UTF8"))
+        run(
+            self._cmd(
+                str(self.bindir / "initdb"),
+                "-D",
+                str(self.datadir),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            )
+        )
         with (self.datadir / "postgresql.conf").open("a") as conf:
             conf.write(
                 f"port = {self.port}\nlisten_addresses = '127.0.0.1'\n"
@@ -72,22 +84,61 @@ class PostgresServer:
         self.psql(f"CREATE DATABASE {self.database} OWNER {self.user}")
 
     def psql(self, sql: str, database: str = "postgres") -> str:
-        return run(self._cmd(str(self.bindir / "psql"), "-h", str(self.root), "-p",
-                             str(self.port), "-U", "postgres", "-d", database, "-At",
-                             "-v", "ON_ERROR_STOP=1", "-c", sql)).stdout
+        return run(
+            self._cmd(
+                str(self.bindir / "psql"),
+                "-h",
+                str(self.root),
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-At",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                sql,
+            )
+        ).stdout
 
     def start(self) -> None:
-        run(self._cmd(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-l",
-                      str(self.root / "server.log"), "-w", "-t", "60", "start"))
+        run(
+            self._cmd(
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.datadir),
+                "-l",
+                str(self.root / "server.log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            )
+        )
 
     def stop(self) -> None:
-        run(self._cmd(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast",
-                      "-w", "-t", "60", "stop"))
+        run(
+            self._cmd(
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.datadir),
+                "-m",
+                "fast",
+                "-w",
+                "-t",
+                "60",
+                "stop",
+            )
+        )
 
     @property
     def url(self) -> str:
-        return (f"postgresql+asyncpg://{self.user}:{self.password}@127.0.0.1:{self.port}"
-                f"/{self.database}")
+        return (
+            f"postgresql+asyncpg://{self.user}:{self.password}@127.0.0.1:{self.port}"
+            f"/{self.database}"
+        )
 
     def destroy(self) -> None:
         if (self.datadir / "postmaster.pid").exists():
@@ -109,7 +160,7 @@ class RedisServer:
     def start(self) -> None:
         config = self.root / "redis.conf"
         config.write_text(
-            f"port {self.port}\nbind 127.0.0.1\nsave \"\"\nappendonly no\n"
+            f'port {self.port}\nbind 127.0.0.1\nsave ""\nappendonly no\n'
             f"requirepass {self.password}\ndir {self.root}\n"
         )
         config.chmod(0o600)
@@ -136,8 +187,9 @@ class RabbitmqServer:
 
     SBIN = "/usr/lib/rabbitmq/bin"
 
-    def __init__(self, vhost: str = "orgo", user: str = "orgo",
-                 plugins: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, vhost: str = "orgo", user: str = "orgo", plugins: tuple[str, ...] = ()
+    ) -> None:
         require_binary(f"{self.SBIN}/rabbitmq-server", "rabbitmq-server")
         self.port = free_port()
         self.dist_port = free_port()
@@ -156,8 +208,11 @@ class RabbitmqServer:
         self.ctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
 
     def _write_config(self) -> None:
-        lines = [f"listeners.tcp.1 = 127.0.0.1:{self.port}", "loopback_users = none",
-                 "log.console = false"]
+        lines = [
+            f"listeners.tcp.1 = 127.0.0.1:{self.port}",
+            "loopback_users = none",
+            "log.console = false",
+        ]
         if self.prometheus_port:
             lines.append(f"prometheus.tcp.port = {self.prometheus_port}")
             lines.append("prometheus.tcp.ip = 127.0.0.1")
@@ -182,14 +237,20 @@ class RabbitmqServer:
             "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
         }
         log = (self.root / "server.out").open("ab")
-        self._proc = subprocess.Popen([f"{self.SBIN}/rabbitmq-server"], env=env, stdout=log,
-                                      stderr=log, start_new_session=True)
+        self._proc = subprocess.Popen(
+            [f"{self.SBIN}/rabbitmq-server"],
+            env=env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
         wait_until(lambda: port_open(self.port), 60, f"RabbitMQ on port {self.port}", 0.3)
         self.ctl("await_startup")
 
     def ctl(self, *args: str) -> str:
-        return run([f"{self.SBIN}/rabbitmqctl", "-q", "-n", self.node, *args],
-                   env=self._env()).stdout
+        return run(
+            [f"{self.SBIN}/rabbitmqctl", "-q", "-n", self.node, *args], env=self._env()
+        ).stdout
 
     def queue_depths(self) -> dict[str, int]:
         out = self.ctl("list_queues", "-p", self.vhost, "name", "messages", "--no-table-headers")
