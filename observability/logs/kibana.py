@@ -5,6 +5,7 @@ dashboard of request rates and errors by route. Import with Kibana's saved objec
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from observability.logs.fields import ACCESS_DATASET
@@ -146,3 +147,26 @@ def saved_objects() -> list[dict[str, Any]]:
         _errors_search(),
     ]
     return [_data_view(), *panels, _dashboard(panels)]
+
+
+_KQL_FIELD = re.compile(r"([@\w.]+)\s*(?::|>=|<=|>|<)")
+
+
+def used_fields(objects: list[dict[str, Any]]) -> set[str]:
+    """Every log field the saved objects read: columns, sort keys, aggregation fields and
+    the fields named in KQL queries."""
+    found: set[str] = set()
+    for obj in objects:
+        attributes = obj["attributes"]
+        found.update(attributes.get("columns", []))
+        found.update(field for field, _order in attributes.get("sort", []))
+        if "visState" in attributes:
+            for agg in json.loads(attributes["visState"])["aggs"]:
+                if "field" in agg["params"]:
+                    found.add(agg["params"]["field"])
+        if "timeFieldName" in attributes:
+            found.add(attributes["timeFieldName"])
+        source = attributes.get("kibanaSavedObjectMeta", {}).get("searchSourceJSON")
+        if source:
+            found.update(_KQL_FIELD.findall(json.loads(source)["query"]["query"]))
+    return found
