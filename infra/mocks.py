@@ -87,11 +87,24 @@ def helm_template(release: str, chart: Path, namespace: str, values: dict[str, A
         json.dump(values, values_file)
         values_file.flush()
         rendered = subprocess.run(  # noqa: S603 (fixed binary, arguments from our program)
-            [str(HELM), "template", release, str(chart), "--namespace", namespace,
-             "--include-crds", "--values", values_file.name],
-            check=True, capture_output=True, text=True,
-        ).stdout  # fmt: skip
-    return [doc for doc in yaml.safe_load_all(rendered) if doc]
+            [
+                str(HELM),
+                "template",
+                release,
+                str(chart),
+                "--namespace",
+                namespace,
+                "--include-crds",
+                "--values",
+                values_file.name,
+            ],
+            check=False,
+            capture_output=True,
+            text=True,
+        )
+    if rendered.returncode != 0:
+        raise RuntimeError(f"helm template {chart.name} failed: {rendered.stderr.strip()}")
+    return [doc for doc in yaml.safe_load_all(rendered.stdout) if doc]
 
 
 def _mock_password(name: str, length: int) -> str:
@@ -131,17 +144,19 @@ class PlatformMocks(Mocks):
             return resource_id, outputs
         return args.name, outputs
 
-    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         if args.token == "kubernetes:helm:template":  # noqa: S105
             opts = json.loads(args.args["jsonOpts"])
             objects = helm_template(
-                opts["release_name"], Path(opts["path"]), opts.get("namespace") or "default",
+                opts["release_name"],
+                Path(opts["path"]),
+                opts.get("namespace") or "default",
                 opts.get("values") or {},
-            )  # fmt: skip
-            return {"result": objects}, None
+            )
+            return {"result": objects}, []
         if args.token.startswith("aws:"):
-            return self._aws_invoke(args), None
-        return {}, None
+            return self._aws_invoke(args), []
+        return {}, []
 
     @staticmethod
     def _aws_invoke(args: MockCallArgs) -> dict[str, Any]:

@@ -66,8 +66,9 @@ def run_program(stack: str) -> list[RegisteredResource]:
 
     mocks = PlatformMocks()
     monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=project_name(), stack=stack, preview=False,
-                             monitor=monitor)  # fmt: skip
+    pulumi.runtime.set_mocks(
+        mocks, project=project_name(), stack=stack, preview=False, monitor=monitor
+    )
     values, secret_keys = stack_config_values(stack)
     set_all_config(values, secret_keys)
     pulumi.runtime.test(lambda: deploy(load_stack_config()))()  # type: ignore[no-untyped-call]

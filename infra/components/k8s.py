@@ -72,3 +72,7 @@ def spread_and_anti_affinity(selector: dict[str, str], replicas: int) -> dict[st
             }
         ],
     }
+
+
+# PgBouncer is light; a fixed size keeps the stack config short.
+POOLER_RESOURCES = Resources(cpu="50m", memory="64Mi")

@@ -1,10 +1,6 @@
-{{/* Name of the release's objects: the release name, plus the chart name unless included. */}}
+{{/* Objects are named after the release: orgo-api, orgo-worker, orgo-migrate, ... */}}
 {{- define "orgo.fullname" -}}
-{{- if contains .Chart.Name .Release.Name -}}
-{{- .Release.Name | trunc 52 | trimSuffix "-" -}}
-{{- else -}}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 52 | trimSuffix "-" -}}
-{{- end -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
 {{- end -}}
 
 {{- define "orgo.selectorLabels" -}}

@@ -1,0 +1,134 @@
+"""Monitoring: kube-prometheus-stack (Prometheus, Alertmanager, Grafana). Our rules and
+dashboards ship with the Orgo chart; Alertmanager routes come from observability/ and its
+receivers (with secret webhook URLs) from the stack config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from infra import observability
+from infra.components import k8s as kb
+from infra.components import remote
+from infra.components.namespace import NamespaceArgs, PlatformNamespace
+from infra.config import CONFIG_NAMESPACE, MonitoringConfig
+
+NAMESPACE = "monitoring"
+GRAFANA_ADMIN_SECRET = "grafana-admin"  # noqa: S105 (a Secret's name)
+
+
+@dataclass(frozen=True)
+class MonitoringArgs:
+    config: MonitoringConfig
+    storage_class: str | None = None
+
+
+class Monitoring(pulumi.ComponentResource):
+    grafana_service: str = "monitoring-grafana"
+
+    def __init__(
+        self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("orgo:platform:Monitoring", name, None, opts)
+        # Privileged: node-exporter needs the host's network and PID namespaces.
+        namespace = PlatformNamespace(
+            f"{name}-ns",
+            NamespaceArgs(
+                name=NAMESPACE,
+                pod_security="privileged",
+                allow_from=("edge",),
+                open_ports=(10250, 9100),
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+        child = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        admin_password = random.RandomPassword(
+            f"{name}-grafana-admin",
+            length=32,
+            special=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        admin = k8s.core.v1.Secret(
+            f"{name}-grafana-admin",
+            metadata={"name": GRAFANA_ADMIN_SECRET, "namespace": NAMESPACE},
+            string_data={"admin-user": "admin", "admin-password": admin_password.result},
+            opts=child,
+        )
+        remote.chart(
+            f"{name}-stack",
+            "kube-prometheus-stack",
+            NAMESPACE,
+            self._values(args),
+            pulumi.ResourceOptions(parent=self, depends_on=[namespace, admin]),
+        )
+        self.register_outputs({})
+
+    @staticmethod
+    def _values(args: MonitoringArgs) -> Any:
+        cfg = args.config
+        storage: dict[str, Any] = {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": cfg.storage}},
+        }
+        if args.storage_class:
+            storage["storageClassName"] = args.storage_class
+        return {
+            "fullnameOverride": "monitoring",
+            "prometheus": {
+                "prometheusSpec": {
+                    "replicas": cfg.prometheus_replicas,
+                    "retention": cfg.retention,
+                    "resources": kb.resources(cfg.prometheus_resources),
+                    "storageSpec": {"volumeClaimTemplate": {"spec": storage}},
+                    # Select all ServiceMonitors, PodMonitors and rules, not only the chart's.
+                    "ruleSelectorNilUsesHelmValues": False,
+                    "serviceMonitorSelectorNilUsesHelmValues": False,
+                    "podMonitorSelectorNilUsesHelmValues": False,
+                }
+            },
+            "alertmanager": {
+                "alertmanagerSpec": {"replicas": cfg.alertmanager_replicas},
+                "config": alertmanager_config(cfg),
+            },
+            "grafana": {
+                "replicas": cfg.grafana_replicas,
+                "admin": {"existingSecret": GRAFANA_ADMIN_SECRET},
+                "sidecar": {
+                    "dashboards": {
+                        "enabled": True,
+                        "label": "grafana_dashboard",
+                        "labelValue": "1",
+                        "searchNamespace": "ALL",
+                    }
+                },
+            },
+        }
+
+
+def alertmanager_config(cfg: MonitoringConfig) -> Any:
+    """observability/alertmanager/routes.yml + the stack's receivers (secret URLs).
+
+    A receiver the routes name but the stack does not configure stays empty (drops alerts).
+    """
+    routes = observability.alertmanager_routes() or {"route": {"receiver": "default"}}
+    secrets = pulumi.Config(CONFIG_NAMESPACE)
+    configured: dict[str, Any] = {
+        r.name: {
+            "name": r.name,
+            "slack_configs": [
+                {
+                    "channel": r.channel,
+                    "send_resolved": True,
+                    "api_url": secrets.require_secret(r.webhook_url_secret),
+                }
+            ],
+        }
+        for r in cfg.receivers
+    }
+    named = {r["name"] for r in routes.get("receivers", [])} | {routes["route"]["receiver"]}
+    receivers = [configured.get(n, {"name": n}) for n in sorted(named | set(configured))]
+    return {**routes, "receivers": receivers}

@@ -1,0 +1,144 @@
+"""Orgo: the local chart (charts/orgo-api) wired to the data services' endpoints, with the
+connection URLs and JWT secret in a Secret built from Pulumi secrets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from infra import observability
+from infra.components import edge
+from infra.components import k8s as kb
+from infra.components.namespace import NamespaceArgs, PlatformNamespace
+from infra.config import PlatformConfig
+from infra.versions import REPO_ROOT, versions
+
+NAMESPACE = "orgo"
+RELEASE = "orgo"
+ENV_SECRET = "orgo-env"  # noqa: S105 (a Secret's name)
+CHART = REPO_ROOT / "charts" / "orgo-api"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A data service as the app reaches it; `namespace` None means outside the cluster."""
+
+    name: str
+    url: pulumi.Input[str]  # full connection URL with credentials (a Pulumi secret)
+    port: int
+    namespace: str | None
+
+
+@dataclass(frozen=True)
+class OrgoArgs:
+    platform: PlatformConfig
+    postgres: Endpoint
+    redis: Endpoint
+    rabbitmq: Endpoint
+    monitoring_namespace: str
+    app_role_arn: pulumi.Input[str] | None = None
+
+
+class Orgo(pulumi.ComponentResource):
+    url: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: OrgoArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("orgo:platform:Orgo", name, None, opts)
+        namespace = PlatformNamespace(
+            f"{name}-ns",
+            NamespaceArgs(name=NAMESPACE, allow_from=(edge.NAMESPACE, args.monitoring_namespace)),
+            pulumi.ResourceOptions(parent=self),
+        )
+        jwt = random.RandomPassword(
+            f"{name}-jwt-secret", length=48, special=False, opts=pulumi.ResourceOptions(parent=self)
+        )
+        env = k8s.core.v1.Secret(
+            f"{name}-env",
+            metadata={"name": ENV_SECRET, "namespace": NAMESPACE},
+            string_data={
+                "ORGO_DATABASE_URL": args.postgres.url,
+                "ORGO_REDIS_URL": args.redis.url,
+                "ORGO_AMQP_URL": args.rabbitmq.url,
+                "ORGO_JWT_SECRET": jwt.result,
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+        )
+        # Helm v3 Chart renders through an invoke (real `helm template` under the render
+        # tool's mocks), so every object of our chart is validated; the resource name is
+        # the Helm release name, which names the objects (orgo-api, orgo-worker, ...).
+        k8s.helm.v3.Chart(
+            RELEASE,
+            k8s.helm.v3.LocalChartOpts(
+                path=str(CHART), namespace=NAMESPACE, values=chart_values(args)
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[env]),
+        )
+        self.url = pulumi.Output.from_input(f"https://{args.platform.domain}")
+        self.register_outputs({"url": self.url})
+
+
+def chart_values(args: OrgoArgs) -> Any:
+    """The chart's values for this stack: sizes, image pin, routes, policies, monitoring."""
+    cfg = args.platform.orgo
+    image = versions().images["orgo"]
+    env = args.platform.environment
+    values: dict[str, Any] = {
+        "image": {
+            "repository": image.repository,
+            "tag": cfg.image_tag or image.tag,
+            "pullPolicy": "IfNotPresent",
+        },
+        "environment": env,
+        "logLevel": cfg.log_level,
+        "envSecretName": ENV_SECRET,
+        "api": {
+            "replicas": cfg.api_replicas,
+            "webConcurrency": cfg.web_concurrency,
+            "resources": kb.resources(cfg.api_resources),
+            "autoscaling": {
+                "enabled": cfg.api_max_replicas > cfg.api_replicas,
+                "minReplicas": cfg.api_replicas,
+                "maxReplicas": cfg.api_max_replicas,
+                "targetCPUUtilizationPercentage": 70,
+            },
+        },
+        "worker": {
+            "replicas": cfg.worker_replicas,
+            "resources": kb.resources(cfg.worker_resources),
+        },
+        "httpRoute": {
+            "enabled": True,
+            "hostnames": [args.platform.domain],
+            "parentRefs": [
+                {"name": edge.GATEWAY, "namespace": edge.NAMESPACE, "sectionName": "https"}
+            ],
+        },
+        "networkPolicy": {
+            "enabled": True,
+            "ingressNamespaces": [edge.NAMESPACE],
+            "monitoringNamespace": args.monitoring_namespace,
+            "egress": [_egress(e) for e in (args.postgres, args.redis, args.rabbitmq)],
+        },
+        "metrics": {
+            "serviceMonitor": {"enabled": True, "interval": "30s"},
+            "ruleFiles": observability.rule_files(),
+            "dashboards": observability.dashboards(),
+        },
+    }
+    if args.app_role_arn is not None:
+        values["serviceAccount"] = {
+            "annotations": {"eks.amazonaws.com/role-arn": args.app_role_arn}
+        }
+    return values
+
+
+def _egress(endpoint: Endpoint) -> dict[str, Any]:
+    # Outside the cluster the address is not known here: any destination on that port.
+    where = {"namespace": endpoint.namespace} if endpoint.namespace else {"cidr": "0.0.0.0/0"}
+    return {"name": endpoint.name, **where, "ports": [endpoint.port]}

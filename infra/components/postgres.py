@@ -1,0 +1,167 @@
+"""PostgreSQL: CloudNativePG operator, a Cluster with the app's database, role and pgcrypto,
+optional S3 backups with retention, metrics via PodMonitor, and a PgBouncer Pooler."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.components import k8s as kb
+from infra.components import remote
+from infra.components.namespace import NamespaceArgs, PlatformNamespace
+from infra.config import PostgresConfig
+from infra.versions import versions
+
+NAMESPACE = "postgres"
+CLUSTER = "orgo-postgres"
+DATABASE = "orgo"
+OWNER = "orgo"
+
+
+@dataclass(frozen=True)
+class PostgresArgs:
+    config: PostgresConfig
+    password: pulumi.Input[str]  # the app role's password (a Pulumi secret)
+    client_namespaces: tuple[str, ...]
+    storage_class: str | None = None
+    backup_role_arn: pulumi.Input[str] | None = None  # IAM role instead of S3 keys
+
+
+class Postgres(pulumi.ComponentResource):
+    host: pulumi.Output[str]
+    port: int = 5432
+    database: str = DATABASE
+    username: str = OWNER
+
+    def __init__(
+        self, name: str, args: PostgresArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("orgo:platform:Postgres", name, None, opts)
+        cfg = args.config
+        namespace = PlatformNamespace(
+            f"{name}-ns",
+            NamespaceArgs(name=NAMESPACE, allow_from=args.client_namespaces, open_ports=(9443,)),
+            pulumi.ResourceOptions(parent=self),
+        )
+        after_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        operator = remote.chart(f"{name}-operator", "cloudnative-pg", NAMESPACE, {}, after_ns)
+        credentials = k8s.core.v1.Secret(
+            f"{name}-app-credentials",
+            metadata={"name": f"{CLUSTER}-app-credentials", "namespace": NAMESPACE},
+            type="kubernetes.io/basic-auth",
+            string_data={"username": OWNER, "password": args.password},
+            opts=after_ns,
+        )
+        after_operator = pulumi.ResourceOptions(parent=self, depends_on=[operator, credentials])
+        k8s.apiextensions.CustomResource(
+            f"{name}-cluster",
+            api_version="postgresql.cnpg.io/v1",
+            kind="Cluster",
+            metadata={"name": CLUSTER, "namespace": NAMESPACE},
+            spec=self._cluster_spec(args, credentials),
+            opts=after_operator,
+        )
+        if cfg.backup is not None:
+            k8s.apiextensions.CustomResource(
+                f"{name}-scheduled-backup",
+                api_version="postgresql.cnpg.io/v1",
+                kind="ScheduledBackup",
+                metadata={"name": f"{CLUSTER}-daily", "namespace": NAMESPACE},
+                spec={
+                    "schedule": cfg.backup.schedule,
+                    "cluster": {"name": CLUSTER},
+                    "backupOwnerReference": "self",
+                },
+                opts=after_operator,
+            )
+        pooler_name = f"{CLUSTER}-pooler-rw"
+        k8s.apiextensions.CustomResource(
+            f"{name}-pooler",
+            api_version="postgresql.cnpg.io/v1",
+            kind="Pooler",
+            metadata={"name": pooler_name, "namespace": NAMESPACE},
+            spec=self._pooler_spec(cfg),
+            opts=after_operator,
+        )
+        self.host = pulumi.Output.from_input(f"{pooler_name}.{NAMESPACE}.svc")
+        self.register_outputs({"host": self.host})
+
+    @staticmethod
+    def _cluster_spec(args: PostgresArgs, credentials: k8s.core.v1.Secret) -> Any:
+        cfg = args.config
+        image = versions().images["postgres"]
+        spec: dict[str, Any] = {
+            "instances": cfg.instances,
+            "imageName": image.ref,
+            "storage": {"size": cfg.storage, **_storage_class(args.storage_class)},
+            "resources": kb.resources(cfg.resources),
+            "enablePDB": True,
+            "affinity": {
+                "enablePodAntiAffinity": True,
+                "podAntiAffinityType": "required" if cfg.instances > 1 else "preferred",
+                "topologyKey": "kubernetes.io/hostname",
+            },
+            "bootstrap": {
+                "initdb": {
+                    "database": DATABASE,
+                    "owner": OWNER,
+                    "secret": {"name": credentials.metadata["name"]},
+                    "postInitApplicationSQL": ["CREATE EXTENSION IF NOT EXISTS pgcrypto"],
+                }
+            },
+            "monitoring": {"enablePodMonitor": True},
+        }
+        if cfg.backup is not None:
+            store: dict[str, Any] = {
+                "destinationPath": cfg.backup.destination_path,
+                "wal": {"compression": "gzip"},
+                "data": {"compression": "gzip"},
+            }
+            if cfg.backup.endpoint_url:
+                store["endpointURL"] = cfg.backup.endpoint_url
+            if cfg.backup.credentials_secret:
+                secret = cfg.backup.credentials_secret
+                store["s3Credentials"] = {
+                    "accessKeyId": {"name": secret, "key": "ACCESS_KEY_ID"},
+                    "secretAccessKey": {"name": secret, "key": "ACCESS_SECRET_KEY"},
+                }
+            else:
+                store["s3Credentials"] = {"inheritFromIAMRole": True}
+            spec["backup"] = {"barmanObjectStore": store, "retentionPolicy": cfg.backup.retention}
+        if args.backup_role_arn is not None:
+            spec["serviceAccountTemplate"] = {
+                "metadata": {"annotations": {"eks.amazonaws.com/role-arn": args.backup_role_arn}}
+            }
+        return spec
+
+    @staticmethod
+    def _pooler_spec(cfg: PostgresConfig) -> Any:
+        selector = {"cnpg.io/poolerName": f"{CLUSTER}-pooler-rw"}
+        return {
+            "cluster": {"name": CLUSTER},
+            "instances": cfg.pooler_instances,
+            "type": "rw",
+            # Session pooling: asyncpg's prepared statements need a stable server session.
+            "pgbouncer": {"poolMode": "session", "parameters": {"max_client_conn": "500"}},
+            "monitoring": {"enablePodMonitor": True},
+            "template": {
+                "metadata": {"labels": selector},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "pgbouncer",
+                            "resources": kb.resources(kb.POOLER_RESOURCES),
+                            "securityContext": kb.RESTRICTED_CONTAINER,
+                        }
+                    ],
+                    **kb.spread_and_anti_affinity(selector, cfg.pooler_instances),
+                },
+            },
+        }
+
+
+def _storage_class(name: str | None) -> dict[str, str]:
+    return {"storageClass": name} if name else {}

@@ -1,0 +1,141 @@
+"""RabbitMQ: Cluster Operator + RabbitmqCluster (rabbitmq_prometheus), and the app's vhost,
+user and permissions through the Messaging Topology Operator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.components import k8s as kb
+from infra.components import remote
+from infra.components.namespace import NamespaceArgs, PlatformNamespace
+from infra.config import RabbitmqConfig
+from infra.versions import versions
+
+NAMESPACE = "rabbitmq"
+CLUSTER = "orgo-rabbitmq"
+VHOST = "orgo"
+USERNAME = "orgo"
+
+
+@dataclass(frozen=True)
+class RabbitmqArgs:
+    config: RabbitmqConfig
+    password: pulumi.Input[str]  # the app user's password (a Pulumi secret)
+    client_namespaces: tuple[str, ...]
+    storage_class: str | None = None
+
+
+class Rabbitmq(pulumi.ComponentResource):
+    host: pulumi.Output[str]
+    port: int = 5672
+    vhost: str = VHOST
+    username: str = USERNAME
+
+    def __init__(
+        self, name: str, args: RabbitmqArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("orgo:platform:Rabbitmq", name, None, opts)
+        namespace = PlatformNamespace(
+            f"{name}-ns",
+            NamespaceArgs(name=NAMESPACE, allow_from=args.client_namespaces, open_ports=(9443,)),
+            pulumi.ResourceOptions(parent=self),
+        )
+        after_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        cluster_operator = remote.manifest(
+            f"{name}-cluster-operator", "rabbitmq-cluster-operator", after_ns
+        )
+        topology_operator = remote.manifest(
+            f"{name}-topology-operator",
+            "rabbitmq-topology-operator",
+            pulumi.ResourceOptions(parent=self, depends_on=[cluster_operator]),
+        )
+        cluster = k8s.apiextensions.CustomResource(
+            f"{name}-cluster",
+            api_version="rabbitmq.com/v1beta1",
+            kind="RabbitmqCluster",
+            metadata={"name": CLUSTER, "namespace": NAMESPACE},
+            spec=self._cluster_spec(args),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster_operator]),
+        )
+        credentials = k8s.core.v1.Secret(
+            f"{name}-app-credentials",
+            metadata={"name": f"{CLUSTER}-app-credentials", "namespace": NAMESPACE},
+            string_data={"username": USERNAME, "password": args.password},
+            opts=after_ns,
+        )
+        topology = pulumi.ResourceOptions(parent=self, depends_on=[topology_operator, cluster])
+        reference = {"name": CLUSTER}
+        self._topology(
+            "vhost", "Vhost", {"name": VHOST, "rabbitmqClusterReference": reference}, topology
+        )
+        self._topology(
+            "user",
+            "User",
+            {
+                "rabbitmqClusterReference": reference,
+                "importCredentialsSecret": {"name": credentials.metadata["name"]},
+            },
+            topology,
+        )
+        self._topology(
+            "permission",
+            "Permission",
+            {
+                "vhost": VHOST,
+                "user": USERNAME,
+                "rabbitmqClusterReference": reference,
+                "permissions": {"configure": ".*", "write": ".*", "read": ".*"},
+            },
+            topology,
+        )
+        self.host = pulumi.Output.from_input(f"{CLUSTER}.{NAMESPACE}.svc")
+        self.register_outputs({"host": self.host})
+
+    def _topology(self, suffix: str, kind: str, spec: Any, opts: pulumi.ResourceOptions) -> None:
+        k8s.apiextensions.CustomResource(
+            f"{self._name}-{suffix}",
+            api_version="rabbitmq.com/v1beta1",
+            kind=kind,
+            metadata={"name": f"orgo-{suffix}", "namespace": NAMESPACE},
+            spec=spec,
+            opts=opts,
+        )
+
+    @staticmethod
+    def _cluster_spec(args: RabbitmqArgs) -> Any:
+        cfg = args.config
+        persistence: dict[str, Any] = {"storage": cfg.storage}
+        if args.storage_class:
+            persistence["storageClassName"] = args.storage_class
+        return {
+            "replicas": cfg.replicas,
+            "image": versions().images["rabbitmq"].ref,
+            "resources": kb.resources(cfg.resources),
+            "persistence": persistence,
+            "rabbitmq": {"additionalPlugins": ["rabbitmq_prometheus"]},
+            # The operator's pod template is not restricted by default: tighten it.
+            "override": {
+                "statefulSet": {
+                    "spec": {
+                        "template": {
+                            "spec": {
+                                "securityContext": kb.restricted_pod(999),
+                                "containers": [
+                                    {"name": "rabbitmq", "securityContext": kb.RESTRICTED_CONTAINER}
+                                ],
+                                "initContainers": [
+                                    {
+                                        "name": "setup-container",
+                                        "securityContext": kb.RESTRICTED_CONTAINER,
+                                    }
+                                ],
+                            }
+                        }
+                    }
+                }
+            },
+        }
