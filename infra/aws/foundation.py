@@ -1,0 +1,121 @@
+"""The AWS foundation beneath the Kubernetes platform: one component composing the rest.
+
+`AwsFoundation` builds the KMS keys, the VPC, EKS, the S3 buckets with their Pod Identity
+roles and, per service, the managed data service the stack chose. The platform then runs
+on `kubernetes_provider` and uses `external_services` instead of in-cluster counterparts.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from infra.aws.amazonmq import ManagedRabbitmq
+from infra.aws.config import AwsConfig
+from infra.aws.eks import Cluster
+from infra.aws.elasticache import ManagedRedis
+from infra.aws.kms import EncryptionKeys
+from infra.aws.network import Network
+from infra.aws.rds import ManagedPostgres
+from infra.aws.storage import Storage
+from infra.config import ConfigError, PlatformConfig
+from infra.external import ExternalServices
+
+
+def check_platform_matches(config: AwsConfig, platform: PlatformConfig) -> None:
+    """The two halves of one stack must describe the same cluster and environment."""
+    mismatches = []
+    if platform.kubernetes_version != config.eks.version:
+        mismatches.append(
+            f"orgo:platform.kubernetesVersion ({platform.kubernetes_version}) must equal "
+            f"orgo:aws.eks.version ({config.eks.version})"
+        )
+    if platform.environment != config.tags.environment:
+        mismatches.append(
+            f"orgo:platform.environment ({platform.environment}) must equal "
+            f"orgo:aws.tags.environment ({config.tags.environment})"
+        )
+    if mismatches:
+        raise ConfigError("invalid stack config:\n  " + "\n  ".join(mismatches))
+
+
+class AwsFoundation(pulumi.ComponentResource):
+    kubernetes_provider: k8s.Provider
+    external_services: ExternalServices
+
+    def __init__(
+        self,
+        name: str,
+        config: AwsConfig,
+        platform: PlatformConfig,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        check_platform_matches(config, platform)
+        super().__init__("orgo:aws:Foundation", name, None, opts)
+        # Refuses credentials of any other account: a wrong profile fails, it does not
+        # build a second platform somewhere else.
+        provider = aws.Provider(
+            f"{name}-aws",
+            region=config.region,
+            allowed_account_ids=[config.account_id],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        child = pulumi.ResourceOptions(parent=self, providers=[provider])
+        keys = EncryptionKeys(f"{name}-keys", config, child)
+        network = Network(f"{name}-network", config, keys.data.arn, child)
+        cluster = Cluster(
+            f"{name}-eks",
+            config,
+            network.private_subnet_ids,
+            keys.data.arn,
+            keys.eks_secrets.arn,
+            child,
+        )
+        load_balancer = network.load_balancer_security_group(cluster.node_security_group_id)
+        storage = Storage(f"{name}-storage", config, cluster.cluster.name, keys.data.arn, child)
+        self.kubernetes_provider = cluster.kubernetes_provider
+        self.external_services = self._managed_services(
+            name, config, network, cluster, storage, keys, child
+        )
+        self.register_outputs(
+            {
+                "cluster_name": cluster.cluster.name,
+                "cluster_endpoint": cluster.cluster.endpoint,
+                "kubeconfig": cluster.kubeconfig,
+                "vpc_id": network.vpc.id,
+                "load_balancer_security_group_id": load_balancer.id,
+                "files_bucket": storage.files.bucket.bucket,
+                "backup_bucket": storage.backups.bucket.bucket,
+            }
+        )
+
+    @staticmethod
+    def _managed_services(
+        name: str,
+        config: AwsConfig,
+        network: Network,
+        cluster: Cluster,
+        storage: Storage,
+        keys: EncryptionKeys,
+        opts: pulumi.ResourceOptions,
+    ) -> ExternalServices:
+        services = config.services
+        clients = cluster.node_security_group_id
+        key = keys.data.arn
+        postgres = redis = rabbitmq = None
+        if services.postgres.mode == "managed":
+            postgres = ManagedPostgres(f"{name}-postgres", config, network, clients, key, opts)
+        if services.redis.mode == "managed":
+            redis = ManagedRedis(f"{name}-redis", config, network, clients, key, opts)
+        if services.rabbitmq.mode == "managed":
+            rabbitmq = ManagedRabbitmq(f"{name}-rabbitmq", config, network, clients, opts)
+        return ExternalServices(
+            postgres=postgres.endpoint if postgres else None,
+            redis=redis.endpoint if redis else None,
+            rabbitmq=rabbitmq.endpoint if rabbitmq else None,
+            backup_bucket=storage.backups.bucket.bucket,
+            backup_role_arn=storage.backup_role.arn,
+            files_bucket=storage.files.bucket.bucket,
+            app_role_arn=storage.app_role.arn,
+        )

@@ -1,0 +1,258 @@
+"""S3 for the app's files and for backups, and the Pod Identity roles that reach them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.aws.config import AwsConfig, ServiceAccountRef
+from infra.aws.iam import POD_IDENTITY_PRINCIPAL, policy_document, service_role
+from infra.aws.tags import resource_tags
+
+# Each role reaches only these key prefixes of its bucket. The platform writes there:
+# the app under app/, CloudNativePG under postgres/, Elasticsearch snapshots under
+# elasticsearch/.
+APP_PREFIXES = ("app/",)
+BACKUP_PREFIXES = ("postgres/", "elasticsearch/")
+OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+# Backups move to infrequent access after a month; restores are rare.
+BACKUP_INFREQUENT_ACCESS_DAYS = 30
+
+
+class SecureBucket(pulumi.ComponentResource):
+    """SSE-KMS, versioned, owner-enforced, no public access, TLS-only, lifecycle-managed."""
+
+    bucket: aws.s3.Bucket
+
+    def __init__(
+        self,
+        name: str,
+        config: AwsConfig,
+        key_arn: pulumi.Input[str],
+        rules: Sequence[aws.s3.BucketLifecycleConfigurationRuleArgs],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("orgo:aws:SecureBucket", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.bucket = aws.s3.Bucket(
+            name,
+            force_destroy=False,
+            tags=resource_tags(config.tags, name),
+            opts=pulumi.ResourceOptions(parent=self, protect=config.protection.deletion_protection),
+        )
+        aws.s3.BucketPublicAccessBlock(
+            name,
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketOwnershipControls(
+            name,
+            bucket=self.bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            name,
+            bucket=self.bucket.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="aws:kms", kms_master_key_id=key_arn
+                    ),
+                    bucket_key_enabled=True,
+                )
+            ],
+            opts=child,
+        )
+        versioning = aws.s3.BucketVersioning(
+            name,
+            bucket=self.bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
+                status="Enabled"
+            ),
+            opts=child,
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            name,
+            bucket=self.bucket.id,
+            rules=list(rules),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+        )
+        aws.s3.BucketPolicy(
+            name,
+            bucket=self.bucket.id,
+            policy=self.bucket.arn.apply(_tls_only_policy),
+            opts=child,
+        )
+        self.register_outputs({"bucket": self.bucket.bucket, "arn": self.bucket.arn})
+
+
+def _tls_only_policy(bucket_arn: str) -> str:
+    return policy_document(
+        [
+            {
+                "Sid": "DenyPlainHttp",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ]
+    )
+
+
+def _lifecycle_rules(
+    noncurrent_days: int, expire_days: int | None
+) -> list[aws.s3.BucketLifecycleConfigurationRuleArgs]:
+    transitions = None
+    if expire_days is not None and expire_days > BACKUP_INFREQUENT_ACCESS_DAYS:
+        transitions = [
+            aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(
+                days=BACKUP_INFREQUENT_ACCESS_DAYS, storage_class="STANDARD_IA"
+            )
+        ]
+    return [
+        aws.s3.BucketLifecycleConfigurationRuleArgs(
+            id="retention",
+            status="Enabled",
+            filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+            abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                days_after_initiation=7
+            ),
+            noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                noncurrent_days=noncurrent_days
+            ),
+            expiration=(
+                aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=expire_days)
+                if expire_days is not None
+                else None
+            ),
+            transitions=transitions,
+        )
+    ]
+
+
+def prefix_access_policy(
+    bucket_arn: pulumi.Input[str], prefixes: Sequence[str], key_arn: pulumi.Input[str]
+) -> pulumi.Output[str]:
+    """Read/write objects under `prefixes` of one bucket, and use the key through S3 only."""
+
+    def render(bucket: str, key: str) -> str:
+        return policy_document(
+            [
+                {
+                    "Effect": "Allow",
+                    "Action": "s3:ListBucket",
+                    "Resource": bucket,
+                    "Condition": {"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}},
+                },
+                {
+                    "Effect": "Allow",
+                    "Action": OBJECT_ACTIONS,
+                    "Resource": [f"{bucket}/{p}*" for p in prefixes],
+                },
+                {
+                    "Effect": "Allow",
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                    "Resource": key,
+                    "Condition": {"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}},
+                },
+            ]
+        )
+
+    return pulumi.Output.all(bucket_arn, key_arn).apply(
+        lambda args: render(str(args[0]), str(args[1]))
+    )
+
+
+class Storage(pulumi.ComponentResource):
+    """The files and backups buckets, and one Pod Identity role per bucket."""
+
+    files: SecureBucket
+    backups: SecureBucket
+    app_role: aws.iam.Role
+    backup_role: aws.iam.Role
+
+    def __init__(
+        self,
+        name: str,
+        config: AwsConfig,
+        cluster_name: pulumi.Input[str],
+        key_arn: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("orgo:aws:Storage", name, None, opts)
+        self._name = name
+        self._config = config
+        self._child = pulumi.ResourceOptions(parent=self)
+        days = config.storage
+        self.files = SecureBucket(
+            f"{name}-files",
+            config,
+            key_arn,
+            _lifecycle_rules(days.noncurrent_version_days, None),
+            self._child,
+        )
+        self.backups = SecureBucket(
+            f"{name}-backups",
+            config,
+            key_arn,
+            _lifecycle_rules(days.noncurrent_version_days, days.backup_expiry_days),
+            self._child,
+        )
+        self.app_role = self._role(
+            "app", self.files, APP_PREFIXES, key_arn, cluster_name, config.identities.app
+        )
+        self.backup_role = self._role(
+            "backups",
+            self.backups,
+            BACKUP_PREFIXES,
+            key_arn,
+            cluster_name,
+            config.identities.backups,
+        )
+        self.register_outputs(
+            {
+                "files_bucket": self.files.bucket.bucket,
+                "backup_bucket": self.backups.bucket.bucket,
+                "app_role_arn": self.app_role.arn,
+                "backup_role_arn": self.backup_role.arn,
+            }
+        )
+
+    def _role(
+        self,
+        purpose: str,
+        bucket: SecureBucket,
+        prefixes: Sequence[str],
+        key_arn: pulumi.Input[str],
+        cluster_name: pulumi.Input[str],
+        service_accounts: Sequence[ServiceAccountRef],
+    ) -> aws.iam.Role:
+        role_name = f"{self._name}-{purpose}"
+        role = service_role(
+            role_name,
+            POD_IDENTITY_PRINCIPAL,
+            resource_tags(self._config.tags, role_name),
+            self._child,
+            inline_policy=prefix_access_policy(bucket.bucket.arn, prefixes, key_arn),
+        )
+        for account in service_accounts:
+            link_name = f"{role_name}-{account.namespace}-{account.name}"
+            aws.eks.PodIdentityAssociation(
+                link_name,
+                cluster_name=cluster_name,
+                namespace=account.namespace,
+                service_account=account.name,
+                role_arn=role.arn,
+                tags=resource_tags(self._config.tags, link_name),
+                opts=self._child,
+            )
+        return role
