@@ -38,7 +38,8 @@ class Jobs:
     redis: str = "redis"
     rabbitmq: str = "rabbitmq"
     prometheus: str = "prometheus"
-    alertmanager: str = "alertmanager"
+    # blackbox exporter probing TLS endpoints (nginx on hosts) for certificate expiry
+    blackbox: str = "blackbox"
 
 
 @dataclass(frozen=True)

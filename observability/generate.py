@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from observability import alertmanager, dashboards, grafana_provisioning, rules
+from observability import alertmanager, blackbox, dashboards, grafana_provisioning, rules
 from observability.config import DEFAULT, Config
 from observability.logs import elasticsearch, filebeat, kibana
 from observability.render import to_json, to_ndjson, to_yaml
@@ -33,6 +33,7 @@ def files(config: Config = DEFAULT) -> dict[str, str]:
     }
     out |= {
         "alertmanager/routes.yml": to_yaml(alertmanager.routes(config)),
+        "prometheus/blackbox.yml": to_yaml(blackbox.modules()),
         "grafana/provisioning/datasources/orgo.yml": to_yaml(grafana_provisioning.datasources()),
         "grafana/provisioning/dashboards/orgo.yml": to_yaml(
             grafana_provisioning.dashboard_providers()

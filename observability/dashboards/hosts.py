@@ -1,4 +1,5 @@
-"""Hosts, from node exporter: CPU, memory, filesystems, disk and network I/O."""
+"""Hosts, from node exporter: CPU, memory, filesystems, disk and network I/O; and the
+certificates of TLS endpoints, from blackbox exporter probes."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from observability.dashboards.spec import (
     PanelSpec,
     Row,
     Target,
+    bad_warn_ok,
+    env_matchers,
     matchers,
     ok_warn_bad,
 )
@@ -111,10 +114,29 @@ def dashboard(config: Config) -> DashboardSpec:
             ),
         ),
     )
+    probes = env_matchers(config, f'job="{config.jobs.blackbox}"')
+    tls = Row(
+        "TLS endpoints",
+        (
+            PanelSpec(
+                "Certificate validity left",
+                (
+                    Target(
+                        f"probe_ssl_earliest_cert_expiry{probes} - time()",
+                        "{{instance}}",
+                    ),
+                ),
+                unit="s",
+                width=24,
+                thresholds=bad_warn_ok(limits.certificate_days * 86400, 30 * 86400),
+                description="From the blackbox exporter's TLS probes (job blackbox).",
+            ),
+        ),
+    )
     return DashboardSpec(
         uid="orgo-hosts",
         title="Orgo / Hosts",
         description="Resources of the hosts that run Orgo and its data services.",
         instance_jobs=(config.jobs.node,),
-        rows=(resources, io),
+        rows=(resources, io, tls),
     )

@@ -53,8 +53,22 @@ def group(config: Config) -> Group:
                 "Certificate {{ $labels.namespace }}/{{ $labels.name }} expires in "
                 "{{ $value | humanizeDuration }}; cert-manager should have renewed it."
             ),
-            # cert-manager exports this; on hosts no exporter reports certificate expiry.
+            # cert-manager exports this; hosts use the blackbox probe below.
             targets=("kubernetes",),
+        ),
+        Alert(
+            name="TlsEndpointCertificateExpiringSoon",
+            expr=(
+                f'probe_ssl_earliest_cert_expiry{{job="{config.jobs.blackbox}"}} - time()\n< '
+                f"{limits.certificate_days:g} * 86400\n"
+            ),
+            for_=config.timing.symptom_for,
+            severity="warning",
+            summary="A TLS endpoint serves a certificate that expires soon.",
+            description=(
+                "{{ $labels.instance }} in {{ $labels." + env + " }} presents a certificate "
+                "that expires in {{ $value | humanizeDuration }}."
+            ),
         ),
     )
     return Group(file="platform", name="platform", rules=rules)

@@ -17,11 +17,18 @@ from typing import Any
 import httpx
 import yaml
 
-from observability import alertmanager
+from observability import alertmanager, blackbox
 from observability.config import Config, Timing
 from observability.generate import RULES_DIR, write
 from tests.harness.orgo import OrgoProcess, orgo, orgo_env
-from tests.harness.processes import free_port, require_binary, stop_process, wait_until
+from tests.harness.processes import (
+    free_port,
+    port_open,
+    require_binary,
+    run,
+    stop_process,
+    wait_until,
+)
 from tests.harness.services import PostgresServer, RabbitmqServer, RedisServer
 from tests.observability.conftest import ALERTMANAGER_DIR, REPO
 
@@ -37,7 +44,14 @@ LIVE_CONFIG = Config(
     )
 )
 SCRAPE_INTERVAL_SECONDS = 1
-EXPORTER_PACKAGES = ("prometheus-postgres-exporter", "prometheus-redis-exporter")
+EXPORTER_PACKAGES = (
+    "prometheus-postgres-exporter",
+    "prometheus-redis-exporter",
+    "prometheus-blackbox-exporter",
+)
+# The TLS endpoint the blackbox exporter probes serves a certificate this close to expiry,
+# so TlsEndpointCertificateExpiringSoon must fire.
+CERTIFICATE_DAYS = 7
 ENVIRONMENT = "live-test"
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "observability-live-test"  # a throwaway user in a throwaway database
@@ -50,7 +64,7 @@ class Daemon:
     name: str
     args: list[str]
     port: int
-    ready_path: str = "/metrics"
+    ready_path: str | None = "/metrics"  # None: ready once the port accepts connections
     env: dict[str, str] | None = None
     log: Path = field(init=False)
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
@@ -67,6 +81,8 @@ class Daemon:
     def _ready(self) -> bool:
         if self._proc is not None and self._proc.poll() is not None:
             raise RuntimeError(f"{self.name} exited: {self.log.read_text()[-2000:]}")
+        if self.ready_path is None:
+            return port_open(self.port)
         return httpx.get(f"{self.url}{self.ready_path}", timeout=1).status_code == 200
 
     @property
@@ -89,7 +105,7 @@ class LiveStack:
     worker: OrgoProcess
     prometheus: Daemon
     alertmanager: Daemon
-    exporters: list[Daemon]
+    tls_endpoint: str  # host:port the blackbox exporter probes
 
     def query(self, promql: str) -> list[dict[str, Any]]:
         """Instant query; raises with Prometheus' error when the expression is invalid."""
@@ -112,7 +128,26 @@ class LiveStack:
         return alerts
 
 
-def _prometheus_yml(targets: dict[str, str], alertmanager_address: str, rules: Path) -> str:
+def _blackbox_job(exporter: str, endpoint: str) -> dict[str, Any]:
+    """Probe `endpoint` through the blackbox exporter, labelled with the endpoint."""
+    return {
+        "job_name": LIVE_CONFIG.jobs.blackbox,
+        "metrics_path": "/probe",
+        "params": {"module": [blackbox.MODULE]},
+        "static_configs": [
+            {"targets": [endpoint], "labels": {LIVE_CONFIG.environment_label: ENVIRONMENT}}
+        ],
+        "relabel_configs": [
+            {"source_labels": ["__address__"], "target_label": "__param_target"},
+            {"source_labels": ["__param_target"], "target_label": "instance"},
+            {"target_label": "__address__", "replacement": exporter},
+        ],
+    }
+
+
+def _prometheus_yml(
+    targets: dict[str, str], alertmanager_address: str, rules: Path, probes: dict[str, Any]
+) -> str:
     interval = f"{SCRAPE_INTERVAL_SECONDS}s"
     config = {
         "global": {
@@ -130,7 +165,8 @@ def _prometheus_yml(targets: dict[str, str], alertmanager_address: str, rules: P
                 ],
             }
             for job, address in targets.items()
-        ],
+        ]
+        + [probes],
     }
     return yaml.safe_dump(config, sort_keys=False)
 
@@ -177,6 +213,60 @@ def _exporters(postgres: PostgresServer, redis: RedisServer) -> tuple[Daemon, Da
     return node, pg, cache
 
 
+def _tls_endpoint(workdir: Path) -> Daemon:
+    """`openssl s_server` with a self-signed certificate valid for CERTIFICATE_DAYS."""
+    openssl = require_binary("openssl", "openssl")
+    key, cert = workdir / "tls.key", workdir / "tls.crt"
+    run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            str(CERTIFICATE_DAYS),
+            "-subj",
+            "/CN=localhost",
+        ]
+    )
+    port = free_port()
+    return Daemon(
+        "tls-endpoint",
+        [
+            openssl,
+            "s_server",
+            "-quiet",
+            "-accept",
+            f"127.0.0.1:{port}",
+            "-cert",
+            str(cert),
+            "-key",
+            str(key),
+        ],
+        port,
+        ready_path=None,
+    )
+
+
+def _blackbox_exporter(config: Path) -> Daemon:
+    port = free_port()
+    return Daemon(
+        "blackbox-exporter",
+        [
+            require_binary("prometheus-blackbox-exporter", "prometheus-blackbox-exporter"),
+            f"--config.file={config}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        port,
+    )
+
+
 def _prepare_database(env: dict[str, str]) -> None:
     orgo(env, "migrate")
     orgo(env, "user", "create", "--email", ADMIN_EMAIL, "--admin", stdin=ADMIN_PASSWORD + "\n")
@@ -191,43 +281,46 @@ def _wait_healthy(process: OrgoProcess) -> None:
     )
 
 
-def _monitoring(workdir: Path, targets: dict[str, str]) -> tuple[Daemon, Daemon]:
-    rules_root = workdir / "observability"
-    write(rules_root, LIVE_CONFIG)
-    am_port, prom_port = free_port(), free_port()
-    am_config = workdir / "alertmanager.yml"
-    am_config.write_text(_alertmanager_yml())
-    am = Daemon(
+def _alertmanager(workdir: Path) -> Daemon:
+    config = workdir / "alertmanager.yml"
+    config.write_text(_alertmanager_yml())
+    port = free_port()
+    return Daemon(
         "alertmanager",
         [
             require_binary("prometheus-alertmanager", "prometheus-alertmanager"),
-            f"--config.file={am_config}",
+            f"--config.file={config}",
             f"--storage.path={workdir / 'am-data'}",
-            f"--web.listen-address=127.0.0.1:{am_port}",
+            f"--web.listen-address=127.0.0.1:{port}",
             "--cluster.listen-address=",
         ],
-        am_port,
+        port,
         ready_path="/-/ready",
-    ).start(workdir)
-    targets = {**targets, "prometheus": f"127.0.0.1:{prom_port}"}
-    prom_config = workdir / "prometheus.yml"
-    prom_config.write_text(_prometheus_yml(targets, f"127.0.0.1:{am_port}", rules_root / RULES_DIR))
-    prom = Daemon(
+    )
+
+
+def _prometheus(
+    workdir: Path, rules: Path, targets: dict[str, str], probes: dict[str, Any], am: Daemon
+) -> Daemon:
+    port = free_port()
+    targets = {**targets, LIVE_CONFIG.jobs.prometheus: f"127.0.0.1:{port}"}
+    config = workdir / "prometheus.yml"
+    config.write_text(_prometheus_yml(targets, f"127.0.0.1:{am.port}", rules, probes))
+    return Daemon(
         "prometheus",
         [
             require_binary("prometheus", "prometheus"),
-            f"--config.file={prom_config}",
+            f"--config.file={config}",
             f"--storage.tsdb.path={workdir / 'prom-data'}",
-            f"--web.listen-address=127.0.0.1:{prom_port}",
+            f"--web.listen-address=127.0.0.1:{port}",
         ],
-        prom_port,
+        port,
         ready_path="/-/ready",
-    ).start(workdir)
-    return prom, am
+    )
 
 
 def install_exporters() -> None:
-    """The PostgreSQL and Redis exporters are not in `make system-deps` (yet)."""
+    """These exporters are not in `make system-deps` (yet)."""
     subprocess.run(
         ["bash", "-c", ". scripts/lib.sh && apt_install " + " ".join(EXPORTER_PACKAGES)],
         cwd=REPO,
@@ -259,28 +352,43 @@ def live_stack() -> Any:
         rabbitmq = broker[0]
         env = orgo_env(postgres.url, redis.url, rabbitmq.url)
         # The app boots while the exporters and the monitoring start.
-        api = OrgoProcess("api", env).start(wait=False)
-        worker = OrgoProcess("worker", env).start(wait=False)
-        started += [api, worker]
-        exporters = [daemon.start(workdir) for daemon in _exporters(postgres, redis)]
-        started += exporters
-        node, pg, cache = exporters
+        api = OrgoProcess("api", env)
+        worker = OrgoProcess("worker", env)
+        node, pg, cache = _exporters(postgres, redis)
+        generated = workdir / "observability"
+        write(generated, LIVE_CONFIG)
+        tls = _tls_endpoint(workdir)
+        probe = _blackbox_exporter(generated / "prometheus" / "blackbox.yml")
+        am = _alertmanager(workdir)
         jobs = LIVE_CONFIG.jobs
-        prometheus, am = _monitoring(
-            workdir,
-            {
-                jobs.api: f"127.0.0.1:{api.port}",
-                jobs.worker: f"127.0.0.1:{worker.port}",
-                jobs.node: f"127.0.0.1:{node.port}",
-                jobs.postgres: f"127.0.0.1:{pg.port}",
-                jobs.redis: f"127.0.0.1:{cache.port}",
-                jobs.rabbitmq: f"127.0.0.1:{rabbitmq.prometheus_port}",
-            },
-        )
-        started += [am, prometheus]
+        targets = {
+            jobs.api: f"127.0.0.1:{api.port}",
+            jobs.worker: f"127.0.0.1:{worker.port}",
+            jobs.node: f"127.0.0.1:{node.port}",
+            jobs.postgres: f"127.0.0.1:{pg.port}",
+            jobs.redis: f"127.0.0.1:{cache.port}",
+            jobs.rabbitmq: f"127.0.0.1:{rabbitmq.prometheus_port}",
+        }
+        probes = _blackbox_job(f"127.0.0.1:{probe.port}", f"127.0.0.1:{tls.port}")
+        prometheus = _prometheus(workdir, generated / RULES_DIR, targets, probes, am)
+        started += [api, worker, node, pg, cache, tls, probe, am, prometheus]
+        api.start(wait=False)
+        worker.start(wait=False)
+        for daemon in (node, pg, cache, tls, probe, am, prometheus):
+            daemon.start(workdir)
         _wait_healthy(api)
         _wait_healthy(worker)
-        yield LiveStack(workdir, postgres, redis, rabbitmq, api, worker, prometheus, am, exporters)
+        yield LiveStack(
+            workdir,
+            postgres,
+            redis,
+            rabbitmq,
+            api,
+            worker,
+            prometheus,
+            am,
+            tls_endpoint=f"127.0.0.1:{tls.port}",
+        )
     finally:
         boot.join()
         for item in [*reversed(started), *broker]:

@@ -8,6 +8,7 @@ and a database outage, then:
 - no rule evaluation fails;
 - `promtool check metrics` accepts the API's and the worker's /metrics;
 - the ECS log lines carry every field the index template maps, with the mapped type;
+- a probed TLS endpoint with a certificate close to expiry raises its alert;
 - stopping the worker gets OrgoWorkerDown to Alertmanager within `for` plus one
   evaluation interval (plus the scrape that notices), and it inhibits TargetDown.
 """
@@ -36,6 +37,7 @@ from tests.observability.conftest import tool
 from tests.observability.live_stack import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
+    CERTIFICATE_DAYS,
     ENVIRONMENT,
     LIVE_CONFIG,
     SCRAPE_INTERVAL_SECONDS,
@@ -180,6 +182,19 @@ def test_ecs_log_lines_carry_every_mapped_field_with_its_type(
 
 def _alerts(live: LiveStack, name: str) -> list[dict[str, Any]]:
     return [a for a in live.alerts_in_alertmanager() if a["labels"]["alertname"] == name]
+
+
+def test_a_probed_certificate_close_to_expiry_alerts(stack: tuple[LiveStack, int]) -> None:
+    live, _ = stack
+    wait_until(
+        lambda: bool(_alerts(live, "TlsEndpointCertificateExpiringSoon")),
+        30,
+        f"TlsEndpointCertificateExpiringSoon for a {CERTIFICATE_DAYS}-day certificate",
+    )
+    (alert,) = _alerts(live, "TlsEndpointCertificateExpiringSoon")
+    assert alert["labels"]["instance"] == live.tls_endpoint
+    assert alert["labels"]["job"] == LIVE_CONFIG.jobs.blackbox
+    assert [r["name"] for r in alert["receivers"]] == ["warning"]
 
 
 def _seconds(duration: str) -> float:
