@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from observability.config import Config
 from observability.logs.fields import FIELDS
 
 ILM_POLICY = "orgo-logs"
 
 
-def _properties(fields: dict[str, str]) -> dict[str, object]:
+def _properties(fields: dict[str, str]) -> dict[str, Any]:
     """{"log.level": "keyword"} -> {"log": {"properties": {"level": {"type": ...}}}}"""
-    root: dict[str, dict[str, object]] = {}
+    root: dict[str, Any] = {}
     for dotted, es_type in fields.items():
         *parents, leaf = dotted.split(".")
         level = root
         for parent in parents:
-            node = level.setdefault(parent, {"properties": {}})
-            level = node["properties"]  # type: ignore[assignment]
+            level = level.setdefault(parent, {"properties": {}})["properties"]
         level[leaf] = {"type": es_type}
-    return root  # type: ignore[return-value]
+    return root
 
 
 def index_template(config: Config) -> dict[str, object]:

@@ -60,6 +60,53 @@ def _errors_search() -> dict[str, Any]:
     }
 
 
+def _stacked_bars() -> dict[str, Any]:
+    """Parameters of an aggregation-based stacked bar chart: count over time."""
+    return {
+        "type": "histogram",
+        "addTooltip": True,
+        "addLegend": True,
+        "legendPosition": "right",
+        "times": [],
+        "addTimeMarker": False,
+        "grid": {"categoryLines": False},
+        "categoryAxes": [
+            {
+                "id": "CategoryAxis-1",
+                "type": "category",
+                "position": "bottom",
+                "show": True,
+                "scale": {"type": "linear"},
+                "labels": {"show": True, "truncate": 100},
+                "title": {},
+            }
+        ],
+        "valueAxes": [
+            {
+                "id": "ValueAxis-1",
+                "name": "LeftAxis-1",
+                "type": "value",
+                "position": "left",
+                "show": True,
+                "scale": {"type": "linear", "mode": "normal"},
+                "labels": {"show": True, "rotate": 0, "filter": False, "truncate": 100},
+                "title": {"text": "Count"},
+            }
+        ],
+        "seriesParams": [
+            {
+                "show": True,
+                "type": "histogram",
+                "mode": "stacked",
+                "data": {"id": "1", "label": "Count"},
+                "valueAxis": "ValueAxis-1",
+                "drawLinesBetweenPoints": True,
+                "showCircles": True,
+            }
+        ],
+    }
+
+
 def _by_route(obj_id: str, title: str, query: str, split: list[str]) -> dict[str, Any]:
     """A stacked bar chart of access lines over time, split by `split` terms."""
     aggs: list[dict[str, Any]] = [
@@ -82,12 +129,7 @@ def _by_route(obj_id: str, title: str, query: str, split: list[str]) -> dict[str
         }
         for i, field in enumerate(split)
     ]
-    vis_state = {
-        "title": title,
-        "type": "histogram",
-        "aggs": aggs,
-        "params": {"type": "histogram", "addLegend": True, "legendPosition": "right"},
-    }
+    vis_state = {"title": title, "type": "histogram", "aggs": aggs, "params": _stacked_bars()}
     return {
         "type": "visualization",
         "id": obj_id,
