@@ -32,6 +32,7 @@ class RegisteredResource:
     """One resource the program declared: type token, logical name and its inputs."""
 
     urn: str
+    parent: str  # URN of the parent resource ("" for the stack)
     type: str
     name: str
     custom: bool
@@ -45,13 +46,23 @@ def _unwrap(value: Any, mask: bool, path: str, secrets: set[str]) -> Any:
     if isinstance(value, dict):
         if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
             secrets.add(path)
-            return SECRET_MASK if mask else _unwrap(value.get("value"), mask, path, secrets)
+            plain = _unwrap(value.get("value"), False, path, set())
+            return _mask_leaves(plain) if mask else plain
         return {k: _unwrap(v, mask, f"{path}.{k}".lstrip("."), secrets) for k, v in value.items()}
     if isinstance(value, list):
         return [_unwrap(v, mask, f"{path}[{i}]", secrets) for i, v in enumerate(value)]
     if isinstance(value, float) and value.is_integer():
         return int(value)  # protobuf Struct carries every number as a double
     return value
+
+
+def _mask_leaves(value: Any) -> Any:
+    """Keeps the shape (a Secret's stringData stays a map) and hides every value."""
+    if isinstance(value, dict):
+        return {k: _mask_leaves(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_leaves(v) for v in value]
+    return SECRET_MASK
 
 
 class RecordingMonitor(MockMonitor):
@@ -68,6 +79,7 @@ class RecordingMonitor(MockMonitor):
         self.registered.append(
             RegisteredResource(
                 urn=response.urn,
+                parent=request.parent,
                 type=request.type,
                 name=request.name,
                 custom=bool(request.custom),

@@ -9,7 +9,6 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from infra.components import edge as edge_mod
 from infra.components.edge import Edge, EdgeArgs
 from infra.components.elastic import Elastic, ElasticArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
@@ -31,14 +30,16 @@ CREDENTIALS_HOWTO = {
 }
 
 
-def deploy(cfg: StackConfig) -> None:
+def deploy(cfg: StackConfig, external: ExternalServices | None = None) -> None:
+    """The whole platform. `external`: services provided outside the cluster (tests and
+    other cloud layers); for AWS stacks the foundation provides them and the provider."""
     provider: k8s.Provider | None = None
-    external = ExternalServices()
     if cfg.aws is not None:
         from infra.aws.foundation import AwsFoundation
 
         foundation = AwsFoundation("orgo", cfg.aws, cfg.platform)
         provider, external = foundation.kubernetes_provider, foundation.external_services
+    external = external or ExternalServices()
     opts = pulumi.ResourceOptions(provider=provider)
     platform = cfg.platform
     Edge(
@@ -46,14 +47,17 @@ def deploy(cfg: StackConfig) -> None:
         EdgeArgs(platform.edge, platform.domain, (ORGO_NAMESPACE, MONITORING, "elastic")),
         opts,
     )
-    Monitoring("monitoring", MonitoringArgs(platform.monitoring, platform.storage_class), opts)
-    edge_mod.http_route(
-        "grafana-route", MONITORING, f"grafana.{platform.domain}", "monitoring-grafana", 80, opts
+    domain = platform.domain
+    Monitoring(
+        "monitoring",
+        MonitoringArgs(platform.monitoring, f"grafana.{domain}", platform.storage_class),
+        opts,
     )
     if platform.elastic.enabled:
-        Elastic("elastic", ElasticArgs(platform.elastic, platform.storage_class), opts)
-        edge_mod.http_route(
-            "kibana-route", "elastic", f"kibana.{platform.domain}", "orgo-kb-http", 5601, opts
+        Elastic(
+            "elastic",
+            ElasticArgs(platform.elastic, f"kibana.{domain}", platform.storage_class),
+            opts,
         )
     orgo = Orgo(
         "orgo",

@@ -13,14 +13,17 @@ import argparse
 import json
 import shutil
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import yaml
 from pulumi.runtime.config import set_all_config
+from pulumi.runtime.settings import get_root_resource
 
-from infra.config import ConfigError, load_stack_config
+from infra.config import ConfigError, StackConfig, load_stack_config
 from infra.mocks import PlatformMocks, RecordingMonitor, RegisteredResource
 from infra.versions import REPO_ROOT
 
@@ -60,9 +63,17 @@ def stack_config_values(stack: str) -> tuple[dict[str, str], list[str]]:
     return values, secret_keys
 
 
-def run_program(stack: str) -> list[RegisteredResource]:
-    """Runs the platform program for `stack` under mocks; every registered resource."""
-    from infra.program import deploy  # after the mocks: the program declares on import paths
+@dataclass(frozen=True)
+class Run:
+    """What one mocked run of the program declared."""
+
+    resources: list[RegisteredResource]
+    stack_outputs: dict[str, Any]
+
+
+def run(stack: str, program: Callable[[StackConfig], None] | None = None) -> Run:
+    """Runs `program` (default: the platform) for `stack` under mocks."""
+    from infra.program import deploy
 
     mocks = PlatformMocks()
     monitor = RecordingMonitor(mocks)
@@ -71,8 +82,22 @@ def run_program(stack: str) -> list[RegisteredResource]:
     )
     values, secret_keys = stack_config_values(stack)
     set_all_config(values, secret_keys)
-    pulumi.runtime.test(lambda: deploy(load_stack_config()))()  # type: ignore[no-untyped-call]
-    return sorted(monitor.registered, key=lambda r: r.urn)
+    chosen = program or deploy
+    exported: dict[str, Any] = {}
+
+    def body() -> pulumi.Output[None]:
+        chosen(load_stack_config())
+        # Mocks finish the root stack before the program runs: read its exports directly.
+        root: Any = get_root_resource()
+        return pulumi.Output.from_input(dict(root.outputs)).apply(exported.update)
+
+    pulumi.runtime.test(body)()  # type: ignore[no-untyped-call]
+    return Run(sorted(monitor.registered, key=lambda r: r.urn), exported)
+
+
+def run_program(stack: str) -> list[RegisteredResource]:
+    """Runs the platform program for `stack` under mocks; every registered resource."""
+    return run(stack).resources
 
 
 def _prune_nulls(value: Any) -> Any:
@@ -115,8 +140,10 @@ def remote_installs(resources: list[RegisteredResource]) -> list[dict[str, Any]]
     return sorted(installs, key=lambda i: str(i["resource"]))
 
 
-def write_manifests(stack: str, resources: list[RegisteredResource]) -> Path:
-    out = BUILD_DIR / "manifests" / stack
+def write_manifests(
+    stack: str, resources: list[RegisteredResource], build_dir: Path = BUILD_DIR
+) -> Path:
+    out = build_dir / "manifests" / stack
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     for obj in kubernetes_objects(resources):
@@ -128,8 +155,10 @@ def write_manifests(stack: str, resources: list[RegisteredResource]) -> Path:
     return out
 
 
-def write_plan(stack: str, resources: list[RegisteredResource]) -> Path:
-    out = BUILD_DIR / "plan" / f"{stack}.json"
+def write_plan(
+    stack: str, resources: list[RegisteredResource], build_dir: Path = BUILD_DIR
+) -> Path:
+    out = build_dir / "plan" / f"{stack}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     plan = [
         {"urn": r.urn, "type": r.type, "name": r.name, "inputs": _prune_nulls(r.masked_inputs)}

@@ -11,8 +11,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra import observability
+from infra.components import edge, remote
 from infra.components import k8s as kb
-from infra.components import remote
 from infra.components.namespace import NamespaceArgs, PlatformNamespace
 from infra.config import ElasticConfig, Resources
 from infra.versions import versions
@@ -28,6 +28,7 @@ SETUP_SCRIPT = Path(__file__).with_name("elastic_setup.sh")
 @dataclass(frozen=True)
 class ElasticArgs:
     config: ElasticConfig
+    kibana_hostname: str
     storage_class: str | None = None
 
 
@@ -83,6 +84,18 @@ class Elastic(pulumi.ComponentResource):
         )
         self._cr(
             "filebeat", "beat.k8s.elastic.co/v1beta1", "Beat", self._filebeat_spec(version), after
+        )
+        # ECK makes the Elasticsearch PDB itself, not Kibana's.
+        if cfg.kibana_replicas > 1:
+            selector = {"kibana.k8s.elastic.co/name": ES}
+            kb.disruption_budget(f"{ES}-kibana", NAMESPACE, selector, after)
+        edge.http_route(
+            f"{name}-kibana-route",
+            NAMESPACE,
+            args.kibana_hostname,
+            self.kibana_service,
+            5601,
+            after,
         )
         assets = observability.elastic_assets()
         if assets:
@@ -211,7 +224,7 @@ class Elastic(pulumi.ComponentResource):
                 "spec": {
                     "restartPolicy": "OnFailure",
                     "automountServiceAccountToken": False,
-                    "securityContext": kb.restricted_pod(100),
+                    "securityContext": kb.restricted_pod(10001),
                     "containers": [container],
                     "volumes": [
                         {"name": "assets", "configMap": {"name": config_map.metadata["name"]}},

@@ -5,6 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import pulumi
+import pulumi_kubernetes as k8s
+
 from infra.config import Resources
 
 # The Pod Security "restricted" profile, for every container we define.
@@ -76,3 +79,13 @@ def spread_and_anti_affinity(selector: dict[str, str], replicas: int) -> dict[st
 
 # PgBouncer is light; a fixed size keeps the stack config short.
 POOLER_RESOURCES = Resources(cpu="50m", memory="64Mi")
+
+
+def disruption_budget(
+    name: str, namespace: str, selector: dict[str, str], opts: pulumi.ResourceOptions
+) -> None:
+    """At most one pod of a replicated service down at a time for voluntary disruptions."""
+    spec: Any = {"maxUnavailable": 1, "selector": {"matchLabels": selector}}
+    k8s.policy.v1.PodDisruptionBudget(
+        f"{name}-pdb", metadata={"name": name, "namespace": namespace}, spec=spec, opts=opts
+    )

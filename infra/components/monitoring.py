@@ -12,8 +12,8 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from infra import observability
+from infra.components import edge, remote
 from infra.components import k8s as kb
-from infra.components import remote
 from infra.components.namespace import NamespaceArgs, PlatformNamespace
 from infra.config import CONFIG_NAMESPACE, MonitoringConfig
 
@@ -24,6 +24,7 @@ GRAFANA_ADMIN_SECRET = "grafana-admin"  # noqa: S105 (a Secret's name)
 @dataclass(frozen=True)
 class MonitoringArgs:
     config: MonitoringConfig
+    grafana_hostname: str
     storage_class: str | None = None
 
 
@@ -64,6 +65,14 @@ class Monitoring(pulumi.ComponentResource):
             NAMESPACE,
             self._values(args),
             pulumi.ResourceOptions(parent=self, depends_on=[namespace, admin]),
+        )
+        edge.http_route(
+            f"{name}-grafana-route",
+            NAMESPACE,
+            args.grafana_hostname,
+            self.grafana_service,
+            80,
+            child,
         )
         self.register_outputs({})
 

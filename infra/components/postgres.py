@@ -86,6 +86,9 @@ class Postgres(pulumi.ComponentResource):
             spec=self._pooler_spec(cfg),
             opts=after_operator,
         )
+        if cfg.pooler_instances > 1:
+            selector = {"cnpg.io/poolerName": pooler_name}
+            kb.disruption_budget(pooler_name, NAMESPACE, selector, after_operator)
         self.host = pulumi.Output.from_input(f"{pooler_name}.{NAMESPACE}.svc")
         self.register_outputs({"host": self.host})
 

@@ -61,6 +61,9 @@ class Rabbitmq(pulumi.ComponentResource):
             spec=self._cluster_spec(args),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster_operator]),
         )
+        if args.config.replicas > 1:
+            selector = {"app.kubernetes.io/name": CLUSTER}
+            kb.disruption_budget(CLUSTER, NAMESPACE, selector, after_ns)
         credentials = k8s.core.v1.Secret(
             f"{name}-app-credentials",
             metadata={"name": f"{CLUSTER}-app-credentials", "namespace": NAMESPACE},
@@ -124,6 +127,9 @@ class Rabbitmq(pulumi.ComponentResource):
                         "template": {
                             "spec": {
                                 "securityContext": kb.restricted_pod(999),
+                                **kb.spread_and_anti_affinity(
+                                    {"app.kubernetes.io/name": CLUSTER}, cfg.replicas
+                                ),
                                 "containers": [
                                     {"name": "rabbitmq", "securityContext": kb.RESTRICTED_CONTAINER}
                                 ],

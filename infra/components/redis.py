@@ -16,7 +16,7 @@ from infra.versions import versions
 
 NAMESPACE = "redis"
 NAME = "orgo-redis"
-REDIS_UID = 999  # the `redis` user of the official image
+REDIS_UID = 10001  # any uid works: the data volume is group-owned through fsGroup
 EXPORTER_RESOURCES = Resources(cpu="20m", memory="32Mi")
 
 

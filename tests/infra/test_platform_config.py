@@ -1,0 +1,82 @@
+"""Bad stack config fails before any resource, naming the key and what is allowed."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.config import ConfigError, parse_stack_config
+from infra.versions import REPO_ROOT
+
+
+def dev_platform() -> dict[str, Any]:
+    stack = yaml.safe_load((REPO_ROOT / "Pulumi.dev.yaml").read_text(encoding="utf-8"))
+    return copy.deepcopy(stack["config"]["orgo:platform"])
+
+
+def with_change(path: str, value: Any) -> dict[str, Any]:
+    platform = dev_platform()
+    *parents, last = path.split(".")
+    node = platform
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[last] = value
+    return {"platform": platform}
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging"])
+def test_committed_stacks_are_valid(stack: str) -> None:
+    raw = yaml.safe_load((REPO_ROOT / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
+    cfg = parse_stack_config({"platform": raw["config"]["orgo:platform"]})
+    assert cfg.platform.environment == stack
+    assert cfg.aws is None
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        (
+            "postgres.instancez",
+            3,
+            "orgo:platform.postgres.instancez: Extra inputs are not permitted",
+        ),
+        ("postgres.instancez", 3, "allowed keys: backup, instances, poolerInstances"),
+        ("postgres.storage", "5GB", "orgo:platform.postgres.storage: String should match pattern"),
+        ("postgres.instances", 0, "orgo:platform.postgres.instances: Input should be greater than"),
+        ("rabbitmq.replicas", 2, "orgo:platform.rabbitmq.replicas: Input should be 1, 3 or 5"),
+        ("orgo.imageTag", "latest", "orgo:platform.orgo.imageTag: Value error, a moving tag"),
+        (
+            "orgo.apiResources",
+            {"cpu": "1 core", "memory": "1G"},
+            "orgo:platform.orgo.apiResources.cpu",
+        ),
+        ("kubernetesVersion", "1.12", "orgo:platform.kubernetesVersion: String should match"),
+        ("environment", "production", "Input should be 'dev', 'staging' or 'prod'"),
+        ("edge.issuer", "acme", "issuer 'acme' requires acmeEmail"),
+    ],
+)
+def test_bad_value_names_key_and_allowed(path: str, value: Any, expected: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_stack_config(with_change(path, value))
+    assert expected in str(error.value)
+
+
+def test_every_error_is_reported_at_once() -> None:
+    raw = with_change("redis.storage", "big")
+    raw["platform"]["monitoring"]["retention"] = "forever"
+    with pytest.raises(ConfigError) as error:
+        parse_stack_config(raw)
+    assert "redis.storage" in str(error.value)
+    assert "monitoring.retention" in str(error.value)
+
+
+def test_unknown_top_level_key_and_missing_platform() -> None:
+    with pytest.raises(
+        ConfigError, match=r"unknown key\(s\) orgo:platfrom \(allowed: orgo:platform"
+    ):
+        parse_stack_config({"platfrom": {}})
+    with pytest.raises(ConfigError, match="orgo:platform is required"):
+        parse_stack_config({})
