@@ -294,12 +294,11 @@ class ServiceAccountRef(_Model):
 class WorkloadIdentities(_Model):
     """Kubernetes service accounts given AWS roles through EKS Pod Identity."""
 
-    app: list[ServiceAccountRef] = [
-        ServiceAccountRef(namespace="orgo", name="orgo-api"),
-    ]
+    # The Orgo chart's service account (named after the release).
+    app: list[ServiceAccountRef] = [ServiceAccountRef(namespace="orgo", name="orgo")]
+    # CloudNativePG runs a cluster's pods as a service account named after the cluster.
     backups: list[ServiceAccountRef] = [
-        ServiceAccountRef(namespace="orgo-data", name="orgo-postgres"),
-        ServiceAccountRef(namespace="orgo-logging", name="orgo-elasticsearch"),
+        ServiceAccountRef(namespace="postgres", name="orgo-postgres"),
     ]
 
 

@@ -381,6 +381,6 @@ class Cluster(pulumi.ComponentResource):
 
         return pulumi.Output.all(
             self.cluster.endpoint,
-            self.cluster.certificate_authority.apply(lambda ca: ca.data or ""),
+            self.cluster.certificate_authority.apply(lambda ca: (ca and ca.data) or ""),
             self.cluster.name,
         ).apply(lambda args: render(str(args[0]), str(args[1]), str(args[2])))

@@ -27,6 +27,8 @@ def computed_outputs(resource_type: str, name: str, inputs: Mapping[str, Any]) -
         return {"instances": [{"endpoints": [f"amqps://{host}:5671"]}]}
     if resource_type == "aws:elasticache/replicationGroup:ReplicationGroup":
         return {"primaryEndpointAddress": f"master.{host}"}
+    if resource_type == "aws:s3/bucket:Bucket":
+        return {"arn": f"arn:aws:s3:::{inputs.get('bucket', name)}"}
     if resource_type == "aws:kms/key:Key":
         return {"keyId": f"key-{name}"}
     return {}

@@ -29,6 +29,7 @@ class SecureBucket(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
+        purpose: str,
         config: AwsConfig,
         key_arn: pulumi.Input[str],
         rules: Sequence[aws.s3.BucketLifecycleConfigurationRuleArgs],
@@ -38,6 +39,8 @@ class SecureBucket(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.bucket = aws.s3.Bucket(
             name,
+            # Bucket names are global: account and region make this one unique and findable.
+            bucket=f"{config.name}-{purpose}-{config.account_id}-{config.region}",
             force_destroy=False,
             tags=resource_tags(config.tags, name),
             opts=pulumi.ResourceOptions(parent=self, protect=config.protection.deletion_protection),
@@ -195,6 +198,7 @@ class Storage(pulumi.ComponentResource):
         days = config.storage
         self.files = SecureBucket(
             f"{name}-files",
+            "files",
             config,
             key_arn,
             _lifecycle_rules(days.noncurrent_version_days, None),
@@ -202,6 +206,7 @@ class Storage(pulumi.ComponentResource):
         )
         self.backups = SecureBucket(
             f"{name}-backups",
+            "backups",
             config,
             key_arn,
             _lifecycle_rules(days.noncurrent_version_days, days.backup_expiry_days),
