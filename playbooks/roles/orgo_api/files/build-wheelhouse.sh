@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# build-wheelhouse.sh OUT PYTHON_VERSION PLATFORMS: run from the repository root on the
+# control machine. Writes OUT.tar.gz holding requirements.txt and wheels/ (the app's wheel
+# plus every locked runtime dependency for the hosts' platform), so that hosts install
+# with `pip --no-index` and never reach PyPI.
+set -euo pipefail
+out="$1" python_version="$2" platforms="$3"
+uv="${UV:-.tools/bin/uv}"
+pip_version="$(sed -n 's/^[[:space:]]*wheelhouse_pip:[[:space:]]*"\(.*\)"/\1/p' versions.yaml)"
+export UV_PYTHON_DOWNLOADS=never
+
+rm -rf "$out" "$out.tar.gz"
+mkdir -p "$out/wheels"
+"$uv" build --quiet --wheel --out-dir "$out/wheels"
+"$uv" export --quiet --frozen --no-dev --no-hashes --no-emit-project --format requirements-txt \
+  --output-file "$out/requirements.txt"
+platform_args=()
+IFS=, read -ra platform_list <<<"$platforms"
+for platform in "${platform_list[@]}"; do platform_args+=(--platform "$platform"); done
+"$uv" tool run --quiet --from "pip==$pip_version" pip download --quiet --disable-pip-version-check \
+  --only-binary=:all: --python-version "$python_version" --implementation cp "${platform_args[@]}" \
+  --dest "$out/wheels" --requirement "$out/requirements.txt"
+tar -C "$out" -czf "$out.tar.gz.partial" requirements.txt wheels
+mv "$out.tar.gz.partial" "$out.tar.gz"
+rm -rf "$out"
