@@ -43,6 +43,8 @@ def check_platform_matches(config: AwsConfig, platform: PlatformConfig) -> None:
 class AwsFoundation(pulumi.ComponentResource):
     kubernetes_provider: k8s.Provider
     external_services: ExternalServices
+    # For the Gateway's Service: the only security group open to the internet (TCP 443).
+    load_balancer_security_group_id: pulumi.Output[str]
 
     def __init__(
         self,
@@ -73,6 +75,7 @@ class AwsFoundation(pulumi.ComponentResource):
             child,
         )
         load_balancer = network.load_balancer_security_group(cluster.node_security_group_id)
+        self.load_balancer_security_group_id = load_balancer.id
         storage = Storage(f"{name}-storage", config, cluster.cluster.name, keys.data.arn, child)
         self.kubernetes_provider = cluster.kubernetes_provider
         self.external_services = self._managed_services(
