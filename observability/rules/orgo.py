@@ -17,13 +17,18 @@ def _env(config: Config) -> str:
 def _down(config: Config, name: str, job: str, what: str) -> Alert:
     return Alert(
         name=name,
-        expr=f'sum by ({config.environment_label}, job) (up{{job="{job}"}}) == 0',
+        # absent(): no target at all (scaled to zero, lost from service discovery) is down too.
+        expr=(
+            f'sum by ({config.environment_label}, job) (up{{job="{job}"}}) == 0\n'
+            f'or\nabsent(up{{job="{job}"}})\n'
+        ),
         for_=config.timing.down_for,
         severity="critical",
         summary=f"Every Orgo {what} instance is down.",
         description=(
-            f"Prometheus has not scraped any instance of job {job} in {_env(config)} "
-            f"for {config.timing.down_for}."
+            f"Prometheus has not scraped any instance of job {job}"
+            f"{{{{ if $labels.{config.environment_label} }}}} in {_env(config)}{{{{ end }}}} "
+            f"for {config.timing.down_for}, or has no target for it at all."
         ),
     )
 
