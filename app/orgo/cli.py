@@ -70,7 +70,10 @@ def run_migrate(_args: argparse.Namespace) -> None:
 
 def _read_password(args: argparse.Namespace) -> str:
     if args.password_file:
-        password = Path(args.password_file).read_text().rstrip("\n")
+        try:
+            password = Path(args.password_file).read_text().rstrip("\n")
+        except OSError as exc:
+            raise SystemExit(f"orgo: cannot read --password-file: {exc.strerror}") from None
     elif sys.stdin.isatty():
         password = getpass.getpass("Password: ")
     else:
@@ -89,18 +92,21 @@ def run_user_create(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="orgo", description=__doc__)
+    # No abbreviations: `--password x` must not be taken for `--password-file x`.
+    parser = argparse.ArgumentParser(prog="orgo", description=__doc__, allow_abbrev=False)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("api", help="serve the HTTP API").set_defaults(func=run_api)
     commands.add_parser("worker", help="run the event worker").set_defaults(func=run_worker)
     commands.add_parser("migrate", help="upgrade the database schema").set_defaults(
         func=run_migrate
     )
-    user = commands.add_parser("user", help="manage users").add_subparsers(
+    user = commands.add_parser("user", help="manage users", allow_abbrev=False).add_subparsers(
         dest="user_command", required=True
     )
     create = user.add_parser(
-        "create", help="create a user; the password is read from stdin or --password-file"
+        "create",
+        help="create a user; the password is read from stdin or --password-file",
+        allow_abbrev=False,
     )
     create.add_argument("--email", required=True)
     create.add_argument("--admin", action="store_true", help="give the user admin rights")

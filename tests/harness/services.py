@@ -135,10 +135,18 @@ class PostgresServer:
 
     @property
     def url(self) -> str:
-        return (
-            f"postgresql+asyncpg://{self.user}:{self.password}@127.0.0.1:{self.port}"
-            f"/{self.database}"
-        )
+        return self.url_for(self.database)
+
+    def url_for(self, database: str) -> str:
+        return f"postgresql+asyncpg://{self.user}:{self.password}@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        """A new, empty database owned by the app's role; returns its URL."""
+        self.psql(f"CREATE DATABASE {name} OWNER {self.user}")
+        return self.url_for(name)
+
+    def scalar(self, sql: str, database: str | None = None) -> int:
+        return int(self.psql(sql, database or self.database).strip())
 
     def destroy(self) -> None:
         if (self.datadir / "postmaster.pid").exists():
@@ -252,8 +260,16 @@ class RabbitmqServer:
             [f"{self.SBIN}/rabbitmqctl", "-q", "-n", self.node, *args], env=self._env()
         ).stdout
 
-    def queue_depths(self) -> dict[str, int]:
-        out = self.ctl("list_queues", "-p", self.vhost, "name", "messages", "--no-table-headers")
+    def create_vhost(self, name: str) -> str:
+        """A new vhost the app user may use; returns its URL."""
+        self.ctl("add_vhost", name)
+        self.ctl("set_permissions", "-p", name, self.user, ".*", ".*", ".*")
+        return self.url_for(name)
+
+    def queue_depths(self, vhost: str | None = None) -> dict[str, int]:
+        out = self.ctl(
+            "list_queues", "-p", vhost or self.vhost, "name", "messages", "--no-table-headers"
+        )
         return {name: int(count) for name, count in (line.split() for line in out.splitlines())}
 
     def stop(self) -> None:
@@ -264,7 +280,10 @@ class RabbitmqServer:
 
     @property
     def url(self) -> str:
-        return f"amqp://{self.user}:{self.password}@127.0.0.1:{self.port}/{self.vhost}"
+        return self.url_for(self.vhost)
+
+    def url_for(self, vhost: str) -> str:
+        return f"amqp://{self.user}:{self.password}@127.0.0.1:{self.port}/{vhost}"
 
     def destroy(self) -> None:
         self.stop()

@@ -15,7 +15,6 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
-    Info,
     generate_latest,
     multiprocess,
 )
@@ -78,19 +77,16 @@ PERIODIC_JOB_RUNS = Counter(
 )
 
 
+BUILD_INFO = Gauge(
+    "orgo_build_info",
+    "Always 1; labels carry the version of the running Orgo service.",
+    ["version", "service"],
+    multiprocess_mode="max",
+)
+
+
 def record_build_info(service: str) -> None:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        # Info metrics are not supported in multiprocess mode; a constant gauge is.
-        Gauge(
-            "orgo_build_info",
-            "Version of the running Orgo service.",
-            ["version", "service"],
-            multiprocess_mode="max",
-        ).labels(__version__, service).set(1)
-    else:
-        Info("orgo_build", "Version of the running Orgo service.").info(
-            {"version": __version__, "service": service}
-        )
+    BUILD_INFO.labels(__version__, service).set(1)
 
 
 def exposition() -> tuple[bytes, str]:

@@ -69,5 +69,8 @@ def event_message(
 
 
 async def dead_letter_depth(channel: AbstractChannel) -> int:
-    queue = await channel.declare_queue(DEAD_LETTER_QUEUE, passive=True)
-    return int(queue.declaration_result.message_count or 0)
+    # A passive declare on the raw channel: aio-pika's own declare_queue reuses the queue
+    # object of an earlier declaration, with its stale message count.
+    underlay = await channel.get_underlay_channel()
+    declared = await underlay.queue_declare(DEAD_LETTER_QUEUE, passive=True)
+    return int(declared.message_count or 0)

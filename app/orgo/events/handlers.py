@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
 from enum import StrEnum
 
@@ -11,8 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orgo.core.cache import TaskCache
 from orgo.core.db import transaction
+from orgo.core.logging import event_id_var, event_type_var
+from orgo.core.metrics import EVENT_PROCESSING_DURATION, EVENTS_CONSUMED
 from orgo.events.outbox import EventEnvelope
 from orgo.models import Notification, ProcessedEvent, TaskActivity
+
+log = logging.getLogger(__name__)
 
 _templates = Environment(
     loader=PackageLoader("orgo", "templates/notifications"),
@@ -86,3 +92,18 @@ async def apply_event(
             )
     await cache.invalidate(event.task.id)
     return Outcome.processed
+
+
+async def apply_and_record(
+    sessions: async_sessionmaker[AsyncSession], cache: TaskCache, event: EventEnvelope
+) -> Outcome:
+    """Applies the event with its id in every log line, counting and timing the outcome."""
+    event_type = event.event_type.value
+    event_id_var.set(str(event.event_id))
+    event_type_var.set(event_type)
+    started = time.perf_counter()
+    outcome = await apply_event(sessions, cache, event)
+    EVENTS_CONSUMED.labels(event_type, outcome.value).inc()
+    EVENT_PROCESSING_DURATION.labels(event_type).observe(time.perf_counter() - started)
+    log.info("event %s", outcome.value)
+    return outcome

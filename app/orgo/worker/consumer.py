@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
@@ -15,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from orgo.core.cache import TaskCache
 from orgo.core.config import Settings
 from orgo.core.logging import event_id_var, event_type_var
-from orgo.core.metrics import EVENT_PROCESSING_DURATION, EVENTS_CONSUMED
+from orgo.core.metrics import EVENTS_CONSUMED
 from orgo.events import broker
-from orgo.events.handlers import apply_event
+from orgo.events.handlers import apply_and_record
 from orgo.events.outbox import EventEnvelope
 
 log = logging.getLogger(__name__)
@@ -50,10 +49,9 @@ class EventConsumer:
         event_type = message.type or "unknown"
         event_id_var.set(message.message_id)
         event_type_var.set(event_type)
-        started = time.perf_counter()
         try:
             event = EventEnvelope.model_validate_json(message.body)
-            outcome = await apply_event(self._sessions, self._cache, event)
+            await apply_and_record(self._sessions, self._cache, event)
         except TRANSIENT_ERRORS as exc:
             log.warning("dependency failed, will retry: %s", type(exc).__name__)
             await self._retry(message, attempt, delay_attempt=attempt)
@@ -62,9 +60,6 @@ class EventConsumer:
             await self._fail(message, attempt, event_type, exc)
         else:
             await message.ack()
-            EVENTS_CONSUMED.labels(event_type, outcome.value).inc()
-            EVENT_PROCESSING_DURATION.labels(event_type).observe(time.perf_counter() - started)
-            log.info("event %s", outcome.value)
 
     async def _fail(
         self, message: AbstractIncomingMessage, attempt: int, event_type: str, exc: Exception

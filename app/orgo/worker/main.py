@@ -20,7 +20,7 @@ from orgo.core.logging import configure_logging
 from orgo.core.metrics import DEAD_LETTER_MESSAGES, PERIODIC_JOB_RUNS, record_build_info
 from orgo.core.redis import RedisGateway
 from orgo.events import broker
-from orgo.events.handlers import apply_event
+from orgo.events.handlers import apply_and_record
 from orgo.events.outbox import EventEnvelope
 from orgo.events.relay import Publish, event_body, relay_once
 from orgo.models import OutboxEvent
@@ -81,7 +81,7 @@ def _local_publisher(sessions: async_sessionmaker[AsyncSession], cache: TaskCach
     """Without a broker (the embedded default), events are applied in this process."""
 
     async def publish(event: OutboxEvent) -> None:
-        await apply_event(sessions, cache, EventEnvelope.model_validate(event.payload))
+        await apply_and_record(sessions, cache, EventEnvelope.model_validate(event.payload))
 
     return publish
 
