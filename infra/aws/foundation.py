@@ -45,6 +45,8 @@ class AwsFoundation(pulumi.ComponentResource):
     external_services: ExternalServices
     # For the Gateway's Service: the only security group open to the internet (TCP 443).
     load_balancer_security_group_id: pulumi.Output[str]
+    # For stack outputs: `aws eks update-kubeconfig --name <cluster_name>`.
+    cluster_name: pulumi.Output[str]
 
     def __init__(
         self,
@@ -76,6 +78,7 @@ class AwsFoundation(pulumi.ComponentResource):
         )
         load_balancer = network.load_balancer_security_group(cluster.node_security_group_id)
         self.load_balancer_security_group_id = load_balancer.id
+        self.cluster_name = cluster.cluster.name
         storage = Storage(f"{name}-storage", config, cluster.cluster.name, keys.data.arn, child)
         self.kubernetes_provider = cluster.kubernetes_provider
         self.external_services = self._managed_services(
