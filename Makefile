@@ -36,7 +36,7 @@ helm: ## install the pinned helm + kubectl into .tools/bin
 
 .PHONY: run
 run: $(UV) ## the API + worker on the embedded default (SQLite, no servers) on http://127.0.0.1:$(PORT)
-	@$(UV) sync --frozen --quiet --no-dev
+	@$(UV) sync --frozen --inexact --quiet --no-default-groups
 	@ORGO_PORT=$(PORT) scripts/run-dev.sh
 
 .PHONY: up

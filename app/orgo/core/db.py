@@ -38,7 +38,7 @@ def prepare_sqlite_file(database_url: str) -> None:
         return
     path = database_url.split(":///", 1)[1]
     if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def _sqlite_engine(settings: Settings) -> AsyncEngine:
