@@ -393,7 +393,10 @@ def live_stack() -> Any:
         boot.join()
         for item in [*reversed(started), *broker]:
             with contextlib.suppress(Exception):
-                if isinstance(item, (Daemon, OrgoProcess)):
+                if isinstance(item, OrgoProcess):
+                    item.stop()
+                    item.log_path.unlink(missing_ok=True)
+                elif isinstance(item, Daemon):
                     item.stop()
                 else:
                     item.destroy()
