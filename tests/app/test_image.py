@@ -1,0 +1,217 @@
+"""The app image (app/Dockerfile): built offline with podman from the local Debian base, and
+run the way the chart runs it: read-only root filesystem, a tmpfs /tmp, a non-root user.
+
+No registry is reachable here, so the build gets its Python packages from a wheelhouse
+fetched on the host (tests/harness/wheelhouse.py, `--build-context wheelhouse=DIR`): the
+offline path docs/container-image.md describes. Containers and the image are named
+orgo-it-image-* and removed before and after.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.harness.orgo import FAST_HASHING
+from tests.harness.processes import free_port, require_binary, run, wait_until
+from tests.harness.wheelhouse import build_wheelhouse, uv_version
+
+REPO = Path(__file__).resolve().parents[2]
+DOCKERFILE = REPO / "app" / "Dockerfile"
+# Built by scripts/host-image.sh (debootstrap bookworm with python3 + python3-venv).
+BASE_IMAGE = "localhost/orgo-debian-base:bookworm"
+PREFIX = "orgo-it-image-"
+IMAGE = f"localhost/{PREFIX}test"
+APP_UID = "10001"
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = secrets.token_urlsafe(16)
+
+# The first test pays for the wheelhouse download and the image build.
+pytestmark = pytest.mark.timeout(600)
+
+
+def podman_env() -> dict[str, str]:
+    # The project's containers.conf selects runc (crun fails on this machine's cgroups).
+    return {**os.environ, "CONTAINERS_CONF": str(REPO / "scripts/podman/containers.conf")}
+
+
+def podman(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
+    return run(["podman", *args], env=env or podman_env(), input=stdin, timeout=540).stdout
+
+
+def remove_containers(*names: str) -> None:
+    subprocess.run(
+        ["podman", "rm", "-f", "-t", "2", "--ignore", *names],
+        env=podman_env(),
+        capture_output=True,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_wheelhouse(tmp_path_factory.mktemp("wheelhouse"))
+
+
+@pytest.fixture(scope="module")
+def image(wheelhouse: Path) -> Iterator[str]:
+    require_binary("podman", "podman")
+    run([str(REPO / "scripts/host-image.sh")], env=podman_env(), timeout=540)
+    remove_containers(*(f"{PREFIX}{role}" for role in ("api", "worker", "tools")))
+    podman(
+        "build",
+        "--layers=false",
+        "--file",
+        str(DOCKERFILE),
+        "--build-context",
+        f"wheelhouse={wheelhouse}",
+        "--build-arg",
+        f"BASE_IMAGE={BASE_IMAGE}",
+        "--tag",
+        IMAGE,
+        str(REPO),
+    )
+    yield IMAGE
+    subprocess.run(
+        ["podman", "rmi", "-f", IMAGE], env=podman_env(), capture_output=True, check=False
+    )
+
+
+class Deployment:
+    """The image's containers sharing one SQLite database in a host directory."""
+
+    def __init__(self, image: str, data: Path) -> None:
+        self.image = image
+        self.data = data
+        # Passed by name (-e KEY), so the secret is never on a command line.
+        self.env = {
+            **podman_env(),
+            "ORGO_ENV": "test",
+            "ORGO_JWT_SECRET": secrets.token_urlsafe(48),
+            "ORGO_DATABASE_URL": "sqlite+aiosqlite:////data/orgo.db",
+            **FAST_HASHING,
+        }
+        self.names: list[str] = []
+
+    def run_args(self, name: str, *extra: str) -> list[str]:
+        """The chart's security context: read-only root, tmpfs /tmp, no extra privileges."""
+        passed = [arg for key in self.env if key.startswith("ORGO_") for arg in ("-e", key)]
+        self.names.append(name)
+        return [
+            "run",
+            "--name",
+            name,
+            "--read-only",
+            "--tmpfs",
+            "/tmp:rw,mode=1777,size=64m",
+            "--security-opt",
+            "no-new-privileges",
+            "--cap-drop",
+            "ALL",
+            "--volume",
+            f"{self.data}:/data",
+            *passed,
+            *extra,
+        ]
+
+    def once(self, *command: str, stdin: str | None = None) -> str:
+        name = f"{PREFIX}tools"
+        remove_containers(name)
+        args = self.run_args(name, "--rm", "--interactive", "--user", APP_UID)
+        return podman(*args, self.image, *command, stdin=stdin, env=self.env)
+
+    def start(self, name: str, *options: str, command: tuple[str, ...] = ()) -> None:
+        podman(*self.run_args(name, "--detach", *options), self.image, *command, env=self.env)
+
+    def uid_of_main_process(self, name: str) -> str:
+        status = podman("exec", name, "cat", "/proc/1/status")
+        return re.search(r"^Uid:\s+(\d+)", status, re.MULTILINE).group(1)  # type: ignore[union-attr]
+
+    def remove(self) -> None:
+        remove_containers(*self.names)
+
+
+@pytest.fixture(scope="module")
+def deployment(image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    data = tmp_path_factory.mktemp("image-data")
+    os.chown(data, int(APP_UID), int(APP_UID))
+    deployment = Deployment(image, data)
+    deployment.once("migrate")
+    deployment.once("user", "create", "--email", ADMIN_EMAIL, "--admin", stdin=ADMIN_PASSWORD)
+    yield deployment
+    deployment.remove()
+
+
+@pytest.fixture(scope="module")
+def api_url(deployment: Deployment) -> str:
+    port = free_port()
+    deployment.start(
+        f"{PREFIX}api",
+        "--user",
+        f"{APP_UID}:{APP_UID}",
+        "--publish",
+        f"127.0.0.1:{port}:8000",
+        # Two uvicorn workers: metrics go through the multiprocess directory under /tmp.
+        "--env",
+        "ORGO_WEB_CONCURRENCY=2",
+        "--env",
+        "PROMETHEUS_MULTIPROC_DIR=/tmp/orgo-metrics",
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: httpx.get(f"{url}/healthz").status_code == 200, 90, "the API container")
+    return url
+
+
+def test_api_container_serves_from_a_read_only_root_as_non_root(
+    deployment: Deployment, api_url: str
+) -> None:
+    assert httpx.get(f"{api_url}/healthz").json() == {"status": "ok"}
+    assert httpx.get(f"{api_url}/readyz").status_code == 200
+
+    token = httpx.post(
+        f"{api_url}/api/v1/auth/token",
+        data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+    )
+    assert token.status_code == 200, token.text
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    me = httpx.get(f"{api_url}/api/v1/users/me", headers=headers)
+    assert me.json()["email"] == ADMIN_EMAIL
+    created = httpx.post(f"{api_url}/api/v1/tasks", json={"title": "in a box"}, headers=headers)
+    assert created.status_code == 201, created.text
+
+    metrics = httpx.get(f"{api_url}/metrics").text
+    assert 'orgo_http_requests_total{method="POST",route="/api/v1/tasks",status="201"}' in metrics
+    assert deployment.uid_of_main_process(f"{PREFIX}api") == APP_UID
+
+
+def test_worker_container_runs_as_the_images_non_root_user(deployment: Deployment) -> None:
+    port = free_port()
+    # No --user: the image's own USER must already be non-root.
+    deployment.start(f"{PREFIX}worker", "--publish", f"127.0.0.1:{port}:9464", command=("worker",))
+    url = f"http://127.0.0.1:{port}/healthz"
+    wait_until(lambda: httpx.get(url).status_code == 200, 90, "the worker container")
+    assert "orgo_build_info" in httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    assert deployment.uid_of_main_process(f"{PREFIX}worker") == APP_UID
+
+
+def test_final_stage_has_no_build_tools(image: str) -> None:
+    probe = (
+        # /opt/orgo/bin is on PATH, so `command -v` covers the virtualenv too.
+        "for tool in gcc cc c++ make pip pip3 uv; do command -v $tool; done;"
+        " python3 -m pip --version 2>/dev/null; true"
+    )
+    found = podman("run", "--rm", "--entrypoint", "sh", image, "-c", probe)
+    assert found.strip() == "", f"build tools left in the image:\n{found}"
+
+
+def test_dockerfile_uv_default_is_the_versions_yaml_pin() -> None:
+    default = re.search(r"^ARG UV_VERSION=(\S+)$", DOCKERFILE.read_text(), re.MULTILINE)
+    assert default is not None, "app/Dockerfile must declare ARG UV_VERSION=<version>"
+    assert default.group(1) == uv_version()
