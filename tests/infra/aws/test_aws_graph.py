@@ -11,6 +11,9 @@ import pytest
 from infra.aws.foundation import AwsFoundation
 from infra.aws.pins import aws_pins
 from infra.mocks import SECRET_MASK
+from infra.render import kubernetes_objects
+from infra.validation import validate
+from tests.infra import k8s_support as ks
 
 from .conftest import Run, declare_foundation, get_run, load_config, mock_stack
 
@@ -265,3 +268,14 @@ def test_prod_lite_is_cheaper_than_prod(stack: str) -> None:
         run.of_type("aws:elasticache/replicationGroup:ReplicationGroup")
     )
     assert (nats, managed) == ((3, 2) if stack == "prod" else (1, 0))
+
+
+def test_kubernetes_objects_on_eks_are_strictly_valid(stack_run: Run) -> None:
+    """What `make plan` writes to build/manifests/<stack>/, validated like the platform's
+    own stacks, against the EKS version's Kubernetes schemas and the CRD schemas."""
+    version = f"{stack_run.config.eks.version}.0"
+    dirs = ks.schema_dirs()
+    objects = kubernetes_objects(stack_run.resources)
+    assert any(o["kind"] == "StorageClass" for o in objects)
+    problems = [p for obj in objects for p in validate(obj, version, dirs)]
+    assert not problems, "\n".join(problems)
