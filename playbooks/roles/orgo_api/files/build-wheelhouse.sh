@@ -14,12 +14,17 @@ mkdir -p "$out/wheels"
 "$uv" build --quiet --wheel --out-dir "$out/wheels"
 "$uv" export --quiet --frozen --no-dev --no-hashes --no-emit-project --format requirements-txt \
   --output-file "$out/requirements.txt"
+# pip evaluates python-version markers with the control machine's Python, not the hosts'
+# (e.g. `; python_full_version < '3.11.3'`): download those requirements regardless; the
+# hosts' pip applies the markers when installing.
+sed -E "s/ ; .*python(_full)?_version.*$//" "$out/requirements.txt" >"$out/download.txt"
 platform_args=()
 IFS=, read -ra platform_list <<<"$platforms"
 for platform in "${platform_list[@]}"; do platform_args+=(--platform "$platform"); done
 "$uv" tool run --quiet --from "pip==$pip_version" pip download --quiet --disable-pip-version-check \
   --only-binary=:all: --python-version "$python_version" --implementation cp "${platform_args[@]}" \
-  --dest "$out/wheels" --requirement "$out/requirements.txt"
+  --dest "$out/wheels" --requirement "$out/download.txt"
+rm "$out/download.txt"
 tar -C "$out" -czf "$out.tar.gz.partial" requirements.txt wheels
 mv "$out.tar.gz.partial" "$out.tar.gz"
 rm -rf "$out"
