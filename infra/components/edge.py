@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.components import k8s as kb
 from infra.components import remote
 from infra.components.namespace import NamespaceArgs, PlatformNamespace
 from infra.config import EdgeConfig
@@ -53,6 +54,9 @@ class Edge(pulumi.ComponentResource):
                 "crds": {"enabled": True},
                 "replicaCount": min(cfg.gateway_replicas, 2),
                 "config": {"enableGatewayAPI": True},
+                "resources": kb.resources(kb.OPERATOR_RESOURCES),
+                "webhook": {"resources": kb.resources(kb.SIDECAR_RESOURCES)},
+                "cainjector": {"resources": kb.resources(kb.OPERATOR_RESOURCES)},
             },
             after_ns,
         )
@@ -60,7 +64,12 @@ class Edge(pulumi.ComponentResource):
             f"{name}-envoy-gateway",
             "envoy-gateway",
             NAMESPACE,
-            {"deployment": {"replicas": min(cfg.gateway_replicas, 2)}},
+            {
+                "deployment": {
+                    "replicas": min(cfg.gateway_replicas, 2),
+                    "envoyGateway": {"resources": kb.resources(kb.OPERATOR_RESOURCES)},
+                }
+            },
             after_ns,
         )
         after_charts = pulumi.ResourceOptions(parent=self, depends_on=[cert_manager, gateway])

@@ -55,7 +55,7 @@ class Elastic(pulumi.ComponentResource):
             f"{name}-operator",
             "eck-operator",
             NAMESPACE,
-            {"managedNamespaces": [NAMESPACE]},
+            {"managedNamespaces": [NAMESPACE], "resources": kb.resources(kb.OPERATOR_RESOURCES)},
             pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
         )
         after = pulumi.ResourceOptions(parent=self, depends_on=[operator])

@@ -77,8 +77,11 @@ def spread_and_anti_affinity(selector: dict[str, str], replicas: int) -> dict[st
     }
 
 
-# PgBouncer is light; a fixed size keeps the stack config short.
+# Fixed sizes for the light parts (PgBouncer, operators, chart side components): stated
+# so the dev footprint is computed from what is declared, not guessed.
 POOLER_RESOURCES = Resources(cpu="50m", memory="64Mi")
+OPERATOR_RESOURCES = Resources(cpu="100m", memory="192Mi")
+SIDECAR_RESOURCES = Resources(cpu="20m", memory="64Mi")
 
 
 def disruption_budget(

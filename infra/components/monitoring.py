@@ -100,11 +100,18 @@ class Monitoring(pulumi.ComponentResource):
                 }
             },
             "alertmanager": {
-                "alertmanagerSpec": {"replicas": cfg.alertmanager_replicas},
+                "alertmanagerSpec": {
+                    "replicas": cfg.alertmanager_replicas,
+                    "resources": kb.resources(kb.SIDECAR_RESOURCES),
+                },
                 "config": alertmanager_config(cfg),
             },
+            "prometheusOperator": {"resources": kb.resources(kb.SIDECAR_RESOURCES)},
+            "kube-state-metrics": {"resources": kb.resources(kb.SIDECAR_RESOURCES)},
+            "prometheus-node-exporter": {"resources": kb.resources(kb.SIDECAR_RESOURCES)},
             "grafana": {
                 "replicas": cfg.grafana_replicas,
+                "resources": kb.resources(kb.OPERATOR_RESOURCES),
                 "admin": {"existingSecret": GRAFANA_ADMIN_SECRET},
                 "sidecar": {
                     "dashboards": {

@@ -47,7 +47,13 @@ class Postgres(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self),
         )
         after_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
-        operator = remote.chart(f"{name}-operator", "cloudnative-pg", NAMESPACE, {}, after_ns)
+        operator = remote.chart(
+            f"{name}-operator",
+            "cloudnative-pg",
+            NAMESPACE,
+            {"resources": kb.resources(kb.OPERATOR_RESOURCES)},
+            after_ns,
+        )
         credentials = k8s.core.v1.Secret(
             f"{name}-app-credentials",
             metadata={"name": f"{CLUSTER}-app-credentials", "namespace": NAMESPACE},

@@ -222,19 +222,29 @@ def quantity(value: str) -> Decimal:
     return Decimal(value)
 
 
-# Operators and chart components that cannot be rendered offline (cert-manager, Envoy
-# Gateway and its proxy, CloudNativePG, RabbitMQ operators, ECK, prometheus-operator,
-# Grafana, Alertmanager, kube-state-metrics, node-exporter): their default requests, summed
-# from the charts' documented defaults and rounded up.
-UNRENDERED_ALLOWANCE = {"cpu": Decimal("1.0"), "memory": Decimal(1536 * 2**20)}
+# Pods whose requests nothing here declares: the RabbitMQ Cluster and Topology operators
+# (release manifests), the Envoy proxy Envoy Gateway creates, Grafana's sidecars. Their
+# upstream defaults, rounded up; everything else is summed from declared requests.
+UNDECLARED_ALLOWANCE = {"cpu": Decimal("0.5"), "memory": Decimal(1280 * 2**20)}
 
 
 def requested(objects: list[dict[str, Any]], charts: list[dict[str, Any]]) -> dict[str, Decimal]:
-    total = dict(UNRENDERED_ALLOWANCE)
+    total = dict(UNDECLARED_ALLOWANCE)
 
     def add(resources: dict[str, Any], times: int) -> None:
         for key in ("cpu", "memory"):
             total[key] += quantity(str(resources.get("requests", {}).get(key, "0"))) * times
+
+    def add_values(node: Any, replicas: int) -> None:
+        """Chart values: every `resources` with requests, times the nearest replica count."""
+        if not isinstance(node, dict):
+            return
+        count = node.get("replicas", node.get("replicaCount", replicas))
+        if isinstance(node.get("resources"), dict) and "requests" in node["resources"]:
+            add(node["resources"], count)
+        for key, child in node.items():
+            if key != "resources":
+                add_values(child, count)
 
     for pod in pods(objects):
         for container in ks.containers(pod.spec):
@@ -245,9 +255,7 @@ def requested(objects: list[dict[str, Any]], charts: list[dict[str, Any]]) -> di
         if obj["kind"] == "Cluster":
             add(obj["spec"]["resources"], obj["spec"]["instances"])
     for chart in charts:
-        prometheus = chart.get("values", {}).get("prometheus", {}).get("prometheusSpec")
-        if prometheus:
-            add(prometheus["resources"], prometheus["replicas"])
+        add_values(chart.get("values", {}), 1)
     return total
 
 
