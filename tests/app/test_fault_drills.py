@@ -143,6 +143,11 @@ def test_drill_4_postgres_restart_is_reported_and_survived(
         assert ready.status_code == 503
         assert ready.json()["down"] == ["database"]
         assert ready.json()["checks"]["database"].startswith("down")
+        # Requests meanwhile get a retryable 503, not a 500 or a dropped connection.
+        refused = httpx.get(f"{api.url}/api/v1/tasks", headers=headers, timeout=10)
+        assert refused.status_code == 503
+        assert refused.headers["Retry-After"] == "5"
+        assert "database" in refused.json()["detail"]
     finally:
         services.postgres.start()
     wait_until(lambda: httpx.get(f"{api.url}/readyz").status_code == 200, 30, "readiness")

@@ -9,12 +9,22 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 
 from orgo.core.logging import request_id_var
 from orgo.errors import DomainError, InvalidField, TooManyAttempts, Unauthorized
 
 log = logging.getLogger(__name__)
+
+# The database (or a connection to it) is unavailable: a retryable 503, not a bug's 500.
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    ConnectionError,
+    TimeoutError,
+)
+RETRY_AFTER_SECONDS = 5
 
 
 def _problem(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -52,6 +62,15 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return _problem(exc.status_code, exc.detail, dict(exc.headers or {}))
 
 
+async def _dependency_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable: %s", type(exc).__name__)
+    return _problem(
+        503,
+        "the database is unavailable; retry later",
+        {"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error", exc_info=exc)
     return _problem(500, "internal server error")
@@ -61,4 +80,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
+    for error in UNAVAILABLE_ERRORS:
+        app.add_exception_handler(error, _dependency_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)
