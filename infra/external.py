@@ -47,6 +47,8 @@ class ExternalServices:
     postgres: ExternalPostgres | None = None
     redis: ExternalRedis | None = None
     rabbitmq: ExternalRabbitmq | None = None
+    # Region of the buckets below (the app's S3 client and barman need it).
+    region: pulumi.Input[str] | None = None
     # S3 bucket for CloudNativePG / Elasticsearch backups, and the IAM role the backup
     # service accounts assume (Pod Identity), when the cloud layer made them.
     backup_bucket: pulumi.Input[str] | None = None
