@@ -148,7 +148,11 @@ class PlatformMocks(Mocks):
         if args.typ == "random:index/randomPassword:RandomPassword":
             outputs["result"] = _mock_password(args.name, int(args.inputs.get("length", 32)))
         elif args.typ.startswith("aws:"):
+            # The AWS layer's own computed attributes (cluster CA, endpoints, ...) win.
+            from infra.aws.mock_outputs import computed_outputs
+
             outputs = {**_aws_outputs(args), **outputs}
+            outputs.update(computed_outputs(args.typ, args.name, args.inputs))
         elif args.typ.startswith("kubernetes:"):
             metadata = outputs.get("metadata") or {}
             namespace = metadata.get("namespace")
