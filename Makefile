@@ -12,12 +12,13 @@ PYTEST_ARGS ?=
 
 # Debian packages the test harness starts as throwaway instances or uses as tools.
 TEST_SERVICES := postgresql redis-server rabbitmq-server prometheus \
-	prometheus-node-exporter prometheus-alertmanager
+	prometheus-node-exporter prometheus-alertmanager prometheus-postgres-exporter \
+	prometheus-redis-exporter prometheus-blackbox-exporter
 CONTAINER_TOOLS := podman runc debootstrap uidmap
 
 .PHONY: help
 help: ## list the verbs
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(UV): versions.yaml
 	@scripts/bootstrap-uv.sh
@@ -35,7 +36,7 @@ helm: ## install the pinned helm + kubectl into .tools/bin
 	@scripts/install-helm.sh
 
 .PHONY: run
-run: $(UV) ## the API + worker on the embedded default (SQLite, no servers) on http://127.0.0.1:$(PORT)
+run: $(UV) ## the API + worker on the embedded default (SQLite, no servers) on http://127.0.0.1:8000 (PORT=...)
 	@$(UV) sync --frozen --inexact --quiet --no-default-groups
 	@ORGO_PORT=$(PORT) scripts/run-dev.sh
 
@@ -59,12 +60,16 @@ plan: sync helm ## write every resource of STACK (e.g. prod) to build/plan/STACK
 test: sync system-deps helm ## everything CI runs
 	$(RUN) pytest $(PYTEST_ARGS) tests
 
-.PHONY: test-app
-test-app: sync system-deps ## the app's unit, integration, fault and security tests only
-	$(RUN) pytest $(PYTEST_ARGS) tests/app
+# One part of the suite: make test-app, test-infra, test-charts, test-playbooks, test-observability.
+test-%: sync system-deps helm ## (test-PART) only tests/PART, e.g. make test-app
+	$(RUN) pytest $(PYTEST_ARGS) tests/$*
+
+.PHONY: observability
+observability: sync ## regenerate rules, routes, dashboards and Elastic files from observability/config.py
+	$(RUN) python -m observability.generate
 
 .PHONY: lint
-lint: sync ## ruff check, ruff format --check, mypy strict on app/ (and infra/ once it exists)
+lint: sync ## ruff check, ruff format --check, mypy strict on app/, infra/ and observability/
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy

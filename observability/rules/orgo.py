@@ -5,9 +5,8 @@ from __future__ import annotations
 from observability.config import Config
 from observability.rules.model import Alert, Group
 
-# The app labels periodic job runs with `job`; Prometheus keeps the scrape job in `job`
-# and renames the app's label to `exported_job` (honor_labels is off everywhere).
-PERIODIC_JOB_LABEL = "exported_job"
+# The app's label naming a periodic job (`job` itself is the scrape job's).
+PERIODIC_JOB_LABEL = "job_name"
 
 
 def _env(config: Config) -> str:

@@ -72,8 +72,8 @@ EVENT_PROCESSING_DURATION = Histogram(
 )
 PERIODIC_JOB_RUNS = Counter(
     "orgo_periodic_job_runs_total",
-    "Periodic job runs won by this replica, by job and outcome.",
-    ["job", "outcome"],
+    "Periodic job runs won by this replica, by job name and outcome.",
+    ["job_name", "outcome"],
 )
 
 
