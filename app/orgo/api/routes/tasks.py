@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
-from orgo.api import API_PREFIX
+from orgo.api import API_PREFIX, MALFORMED_BODY
 from orgo.api.deps import CurrentUser, Session, State
 from orgo.errors import NotFound
 from orgo.models import TaskActivity, TaskStatus
@@ -25,7 +25,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
     "",
     response_model=TaskOut,
     status_code=status.HTTP_201_CREATED,
-    responses={422: {"model": Problem}},
+    responses={**MALFORMED_BODY, 422: {"model": Problem}},
 )
 async def create_task(body: TaskCreate, user: CurrentUser, session: Session) -> TaskOut:
     task = await service.create_task(session, user, body)
@@ -70,7 +70,7 @@ async def get_task(
 @router.patch(
     "/{task_id}",
     response_model=TaskOut,
-    responses={**NOT_FOUND, 409: {"model": Problem}, 422: {"model": Problem}},
+    responses={**NOT_FOUND, **MALFORMED_BODY, 409: {"model": Problem}, 422: {"model": Problem}},
 )
 async def update_task(
     task_id: uuid.UUID, body: TaskUpdate, user: CurrentUser, state: State, session: Session
