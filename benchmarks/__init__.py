@@ -1,0 +1,1 @@
+"""Benchmarks: run with `make bench`; they write results to benchmarks/results/, never fail."""

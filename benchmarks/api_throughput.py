@@ -1,0 +1,263 @@
+"""API throughput on loopback: a bare FastAPI baseline, a cached task GET and a task POST.
+
+    make bench        (or: uv run python -m benchmarks.api_throughput [--duration 15])
+
+PostgreSQL and Redis are throwaway harness instances; the baseline and the Orgo API run
+with the same number of uvicorn workers; wrk drives each for a warm-up and then a measured
+run at a fixed connection count. Results go to benchmarks/results/api_throughput.{json,md}
+with PASS/MISS per target. A benchmark reports: it never fails the build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from tests.harness.orgo import OrgoProcess, orgo, orgo_env
+from tests.harness.processes import free_port, require_binary, stop_process, wait_until
+from tests.harness.services import PostgresServer, RedisServer
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+WRK_SCRIPT = HERE / "wrk_report.lua"
+USER_EMAIL = "bench@example.com"
+
+
+@dataclass(frozen=True)
+class Load:
+    """How hard and how long wrk pushes each scenario."""
+
+    workers: int
+    connections: int
+    threads: int
+    warmup_seconds: int
+    duration_seconds: int
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    url: str
+    method: str = "GET"
+    body: str = ""
+    token: str = ""
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    method: str
+    requests: int
+    requests_per_second: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    non_2xx_3xx: int
+    socket_errors: int
+    ratio_to_baseline: float | None = None
+
+
+# (what, scenario it applies to, metric, bound, "min" or "max")
+TARGETS = (
+    ("cached GET >= 40% of baseline req/s", "cached_get", "ratio_to_baseline", 0.40, "min"),
+    ("POST >= 20% of baseline req/s", "post", "ratio_to_baseline", 0.20, "min"),
+    ("cached GET p99 <= 50 ms", "cached_get", "p99_ms", 50.0, "max"),
+    ("POST p99 <= 50 ms", "post", "p99_ms", 50.0, "max"),
+)
+
+
+def wrk(scenario: Scenario, load: Load, seconds: int) -> dict[str, int]:
+    env = {
+        **os.environ,
+        "WRK_METHOD": scenario.method,
+        "WRK_BODY": scenario.body,
+        "WRK_TOKEN": scenario.token,
+    }
+    output = subprocess.run(
+        [
+            require_binary("wrk", "wrk"),
+            f"--threads={load.threads}",
+            f"--connections={load.connections}",
+            f"--duration={seconds}s",
+            "--timeout=5s",
+            f"--script={WRK_SCRIPT}",
+            scenario.url,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    report: dict[str, int] = json.loads(output.strip().splitlines()[-1])
+    return report
+
+
+def measure(scenario: Scenario, load: Load) -> Result:
+    wrk(scenario, load, load.warmup_seconds)
+    raw = wrk(scenario, load, load.duration_seconds)
+    print(f"  {scenario.name}: {raw}", flush=True)
+    return Result(
+        name=scenario.name,
+        method=scenario.method,
+        requests=raw["requests"],
+        requests_per_second=round(raw["requests"] / (raw["duration_us"] / 1e6), 1),
+        p50_ms=raw["p50_us"] / 1000,
+        p90_ms=raw["p90_us"] / 1000,
+        p99_ms=raw["p99_us"] / 1000,
+        max_ms=raw["max_us"] / 1000,
+        non_2xx_3xx=raw["non_2xx_3xx"],
+        socket_errors=raw["socket_errors"],
+    )
+
+
+@contextmanager
+def baseline_server(workers: int) -> Iterator[str]:
+    """benchmarks.hello under uvicorn with the API's worker count and server options."""
+    port = free_port()
+    options = [f"--workers={workers}", f"--port={port}", "--host=127.0.0.1"]
+    quiet = ["--no-access-log", "--no-server-header", "--log-level=warning"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "benchmarks.hello:app", *options, *quiet]
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: httpx.get(f"{url}/hello").status_code == 200, 30, "the baseline")
+        yield url
+    finally:
+        stop_process(process)
+
+
+@contextmanager
+def orgo_api(workers: int) -> Iterator[tuple[OrgoProcess, str]]:
+    """The Orgo API on PostgreSQL + Redis with one user; yields it and the user's token."""
+    postgres, redis = PostgresServer(), RedisServer()
+    metrics_dir = tempfile.mkdtemp(prefix="orgo-bench-metrics-")
+    env = orgo_env(
+        postgres.url,
+        redis.url,
+        ORGO_WEB_CONCURRENCY=str(workers),
+        PROMETHEUS_MULTIPROC_DIR=metrics_dir,
+    )
+    api = OrgoProcess("api", env)
+    try:
+        orgo(env, "migrate")
+        password = os.urandom(12).hex()
+        orgo(env, "user", "create", "--email", USER_EMAIL, stdin=password)
+        # A loaded machine can take over a minute to fork and import the uvicorn workers.
+        api.start(wait=False)
+        wait_until(lambda: httpx.get(f"{api.url}/healthz").status_code == 200, 180, "the API")
+        token = httpx.post(
+            f"{api.url}/api/v1/auth/token", data={"username": USER_EMAIL, "password": password}
+        ).raise_for_status()
+        yield api, token.json()["access_token"]
+    finally:
+        api.stop()
+        redis.destroy()
+        postgres.destroy()
+
+
+def orgo_scenarios(api: OrgoProcess, token: str) -> list[Scenario]:
+    headers = {"Authorization": f"Bearer {token}"}
+    fields = {"title": "benchmark task", "description": "written by wrk"}
+    task = httpx.post(f"{api.url}/api/v1/tasks", json=fields, headers=headers)
+    task_url = f"{api.url}/api/v1/tasks/{task.raise_for_status().json()['id']}"
+    httpx.get(task_url, headers=headers).raise_for_status()  # now it is in the cache
+    return [
+        Scenario("cached_get", task_url, token=token),
+        Scenario("post", f"{api.url}/api/v1/tasks", "POST", json.dumps(fields), token),
+    ]
+
+
+def judge(results: dict[str, Result]) -> list[dict[str, object]]:
+    verdicts: list[dict[str, object]] = []
+    for what, name, metric, bound, kind in TARGETS:
+        value = getattr(results[name], metric)
+        met = value >= bound if kind == "min" else value <= bound
+        verdicts.append({"target": what, "value": value, "bound": bound, "met": met})
+    return verdicts
+
+
+def markdown(
+    results: list[Result], verdicts: list[dict[str, object]], meta: dict[str, object]
+) -> str:
+    lines = [
+        "# API throughput",
+        "",
+        f"{meta['when']}, {meta['cpus']} CPUs, load average before the run {meta['loadavg']}; "
+        f"{meta['load']['workers']} uvicorn workers, {meta['load']['connections']} connections, "
+        f"{meta['load']['duration_seconds']} s per scenario after "
+        f"{meta['load']['warmup_seconds']} s warm-up (wrk, loopback).",
+        "",
+        "| scenario | req/s | p50 ms | p99 ms | ratio to baseline | non-2xx |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        ratio = "" if r.ratio_to_baseline is None else f"{r.ratio_to_baseline:.0%}"
+        lines.append(
+            f"| {r.name} | {r.requests_per_second:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} "
+            f"| {ratio} | {r.non_2xx_3xx} |"
+        )
+    lines += ["", "| target | value | result |", "| --- | ---: | --- |"]
+    for v in verdicts:
+        lines.append(f"| {v['target']} | {v['value']:.2f} | {'PASS' if v['met'] else 'MISS'} |")
+    return "\n".join(lines) + "\n"
+
+
+def run(load: Load) -> None:
+    meta: dict[str, object] = {
+        "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpus": os.cpu_count(),
+        "loadavg": " ".join(f"{x:.1f}" for x in os.getloadavg()),
+        "machine": platform.platform(),
+        "load": asdict(load),
+    }
+    print(f"baseline: bare FastAPI, {load.workers} uvicorn workers", flush=True)
+    with baseline_server(load.workers) as url:
+        baseline = measure(Scenario("baseline", f"{url}/hello"), load)
+    print("orgo API on PostgreSQL + Redis", flush=True)
+    with orgo_api(load.workers) as (api, token):
+        measured = [measure(scenario, load) for scenario in orgo_scenarios(api, token)]
+    results = [baseline] + [
+        Result(
+            **{
+                **asdict(r),
+                "ratio_to_baseline": round(r.requests_per_second / baseline.requests_per_second, 3),
+            }
+        )
+        for r in measured
+    ]
+    verdicts = judge({r.name: r for r in results})
+    RESULTS.mkdir(exist_ok=True)
+    report = {"meta": meta, "results": [asdict(r) for r in results], "targets": verdicts}
+    (RESULTS / "api_throughput.json").write_text(json.dumps(report, indent=2) + "\n")
+    table = markdown(results, verdicts, meta)
+    (RESULTS / "api_throughput.md").write_text(table)
+    print(table)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers (both servers)")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds before each measurement")
+    parser.add_argument("--duration", type=int, default=15, help="measured seconds per scenario")
+    args = parser.parse_args()
+    run(Load(args.workers, args.connections, args.threads, args.warmup, args.duration))
+
+
+if __name__ == "__main__":
+    main()
