@@ -53,7 +53,11 @@ class Edge(pulumi.ComponentResource):
             {
                 "crds": {"enabled": True},
                 "replicaCount": min(cfg.gateway_replicas, 2),
-                "config": {"enableGatewayAPI": True},
+                "config": {
+                    "apiVersion": "controller.config.cert-manager.io/v1alpha1",
+                    "kind": "ControllerConfiguration",
+                    "enableGatewayAPI": True,  # ACME HTTP-01 answered through the Gateway
+                },
                 "resources": kb.resources(kb.OPERATOR_RESOURCES),
                 "webhook": {"resources": kb.resources(kb.SIDECAR_RESOURCES)},
                 "cainjector": {"resources": kb.resources(kb.OPERATOR_RESOURCES)},
@@ -126,6 +130,29 @@ class Edge(pulumi.ComponentResource):
                     {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": GATEWAY}
                 ],
                 "tls": {"minVersion": "1.3"},
+            },
+            after_charts,
+        )
+        # Plain HTTP answers only ACME challenges (cert-manager's more specific route);
+        # everything else is redirected to HTTPS.
+        self._cr(
+            "https-redirect",
+            "gateway.networking.k8s.io/v1",
+            "HTTPRoute",
+            "https-redirect",
+            NAMESPACE,
+            {
+                "parentRefs": [{"name": GATEWAY, "sectionName": "http"}],
+                "rules": [
+                    {
+                        "filters": [
+                            {
+                                "type": "RequestRedirect",
+                                "requestRedirect": {"scheme": "https", "statusCode": 301},
+                            }
+                        ]
+                    }
+                ],
             },
             after_charts,
         )

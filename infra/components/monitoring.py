@@ -18,6 +18,7 @@ from infra.components.namespace import NamespaceArgs, PlatformNamespace
 from infra.config import CONFIG_NAMESPACE, MonitoringConfig
 
 NAMESPACE = "monitoring"
+GRAFANA_SERVICE = "monitoring-grafana"
 GRAFANA_ADMIN_SECRET = "grafana-admin"  # noqa: S105 (a Secret's name)
 
 
@@ -29,7 +30,7 @@ class MonitoringArgs:
 
 
 class Monitoring(pulumi.ComponentResource):
-    grafana_service: str = "monitoring-grafana"
+    grafana_service: str = GRAFANA_SERVICE
 
     def __init__(
         self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None
@@ -110,6 +111,7 @@ class Monitoring(pulumi.ComponentResource):
             "kube-state-metrics": {"resources": kb.resources(kb.SIDECAR_RESOURCES)},
             "prometheus-node-exporter": {"resources": kb.resources(kb.SIDECAR_RESOURCES)},
             "grafana": {
+                "fullnameOverride": GRAFANA_SERVICE,
                 "replicas": cfg.grafana_replicas,
                 "resources": kb.resources(kb.OPERATOR_RESOURCES),
                 "admin": {"existingSecret": GRAFANA_ADMIN_SECRET},

@@ -19,6 +19,7 @@ NAMESPACE = "rabbitmq"
 CLUSTER = "orgo-rabbitmq"
 VHOST = "orgo"
 USERNAME = "orgo"
+OPERATORS_NAMESPACE = "rabbitmq-system"
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,11 @@ class Rabbitmq(pulumi.ComponentResource):
         super().__init__("orgo:platform:Rabbitmq", name, None, opts)
         namespace = PlatformNamespace(
             f"{name}-ns",
-            NamespaceArgs(name=NAMESPACE, allow_from=args.client_namespaces, open_ports=(9443,)),
+            NamespaceArgs(
+                name=NAMESPACE,
+                # the operators' release manifests install into rabbitmq-system
+                allow_from=(*args.client_namespaces, OPERATORS_NAMESPACE),
+            ),
             pulumi.ResourceOptions(parent=self),
         )
         after_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
