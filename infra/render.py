@@ -13,7 +13,7 @@ import argparse
 import json
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,8 +71,13 @@ class Run:
     stack_outputs: dict[str, Any]
 
 
-def run(stack: str, program: Callable[[StackConfig], None] | None = None) -> Run:
-    """Runs `program` (default: the platform) for `stack` under mocks."""
+def run(
+    stack: str,
+    program: Callable[[StackConfig], None] | None = None,
+    values: Mapping[str, str] | None = None,
+) -> Run:
+    """Runs `program` (default: the platform) for `stack` under mocks, with the stack
+    file's config or `values` (config key -> JSON text) instead."""
     from infra.program import deploy
 
     mocks = PlatformMocks()
@@ -80,8 +85,8 @@ def run(stack: str, program: Callable[[StackConfig], None] | None = None) -> Run
     pulumi.runtime.set_mocks(
         mocks, project=project_name(), stack=stack, preview=False, monitor=monitor
     )
-    values, secret_keys = stack_config_values(stack)
-    set_all_config(values, secret_keys)
+    file_values, secret_keys = stack_config_values(stack)
+    set_all_config(dict(file_values if values is None else values), secret_keys)
     chosen = program or deploy
     exported: dict[str, Any] = {}
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from infra.config import StackConfig
+from infra.config import ConfigError, StackConfig
 from infra.external import ExternalPostgres, ExternalServices
 from infra.mocks import SECRET_MASK, RegisteredResource
 from infra.program import deploy
@@ -149,3 +149,22 @@ def test_backups_only_where_configured(rendered: Callable[[str], Run], stack: st
         assert cluster["backup"]["retentionPolicy"] == "30d"
         assert cluster["backup"]["barmanObjectStore"]["destinationPath"].startswith("s3://")
         assert scheduled
+
+
+def test_bad_stack_config_stops_the_program_before_any_resource() -> None:
+    declared: list[str] = []
+
+    def program(cfg: StackConfig) -> None:
+        declared.append("deploy")  # never reached: the config is validated first
+        deploy(cfg)
+
+    bad = {
+        "orgo:platform": json.dumps(
+            {"environment": "dev", "domain": "x.example", "redis": {"size": 1}}
+        )
+    }
+    with pytest.raises(
+        ConfigError, match=r"orgo:platform\.redis\.size: Extra inputs are not permitted"
+    ):
+        run("dev", program, values=bad)
+    assert declared == []
