@@ -10,12 +10,6 @@ PORT ?= 8000
 STACK ?= dev
 PYTEST_ARGS ?=
 
-# Debian packages the test harness starts as throwaway instances or uses as tools.
-TEST_SERVICES := postgresql redis-server rabbitmq-server prometheus \
-	prometheus-node-exporter prometheus-alertmanager prometheus-postgres-exporter \
-	prometheus-redis-exporter prometheus-blackbox-exporter
-CONTAINER_TOOLS := podman runc debootstrap uidmap
-
 .PHONY: help
 help: ## list the verbs
 	@grep -hE '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -29,7 +23,7 @@ sync: $(UV) ## install every Python dependency group from uv.lock
 
 .PHONY: system-deps
 system-deps: ## install the Debian packages the tests start (never starts them)
-	@. scripts/lib.sh && apt_install $(TEST_SERVICES) $(CONTAINER_TOOLS) wrk curl openssl npm unzip
+	@scripts/system-deps.sh
 
 .PHONY: helm
 helm: ## install the pinned helm + kubectl into .tools/bin
