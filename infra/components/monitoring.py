@@ -147,6 +147,14 @@ def alertmanager_config(cfg: MonitoringConfig) -> Any:
         }
         for r in cfg.receivers
     }
-    named = {r["name"] for r in routes.get("receivers", [])} | {routes["route"]["receiver"]}
+    named = {r["name"] for r in routes.get("receivers", [])} | _route_receivers(routes["route"])
     receivers = [configured.get(n, {"name": n}) for n in sorted(named | set(configured))]
     return {**routes, "receivers": receivers}
+
+
+def _route_receivers(route: dict[str, Any]) -> set[str]:
+    """Every receiver the routing tree names, nested routes included."""
+    names = {route["receiver"]} if "receiver" in route else set()
+    for child in route.get("routes", []):
+        names |= _route_receivers(child)
+    return names
