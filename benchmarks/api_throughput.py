@@ -67,6 +67,8 @@ class Result:
     max_ms: float
     non_2xx_3xx: int
     socket_errors: int
+    # CPU the server's processes spent per request: comparable even on a busy machine.
+    server_cpu_ms_per_request: float
     ratio_to_baseline: float | None = None
 
 
@@ -105,9 +107,24 @@ def wrk(scenario: Scenario, load: Load, seconds: int) -> dict[str, int]:
     return report
 
 
-def measure(scenario: Scenario, load: Load) -> Result:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a server process and its direct children (uvicorn workers)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        if stat.parent.name == str(pid) or fields[1] == str(pid):
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def measure(scenario: Scenario, load: Load, server_pid: int) -> Result:
     wrk(scenario, load, load.warmup_seconds)
+    cpu_before = cpu_seconds(server_pid)
     raw = wrk(scenario, load, load.duration_seconds)
+    cpu_ms = (cpu_seconds(server_pid) - cpu_before) * 1000 / max(raw["requests"], 1)
     print(f"  {scenario.name}: {raw}", flush=True)
     return Result(
         name=scenario.name,
@@ -120,11 +137,12 @@ def measure(scenario: Scenario, load: Load) -> Result:
         max_ms=raw["max_us"] / 1000,
         non_2xx_3xx=raw["non_2xx_3xx"],
         socket_errors=raw["socket_errors"],
+        server_cpu_ms_per_request=round(cpu_ms, 2),
     )
 
 
 @contextmanager
-def baseline_server(workers: int) -> Iterator[str]:
+def baseline_server(workers: int) -> Iterator[tuple[str, int]]:
     """benchmarks.hello under uvicorn with the API's worker count and server options."""
     port = free_port()
     options = [f"--workers={workers}", f"--port={port}", "--host=127.0.0.1"]
@@ -135,13 +153,23 @@ def baseline_server(workers: int) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: httpx.get(f"{url}/hello").status_code == 200, 30, "the baseline")
-        yield url
+        yield url, process.pid
     finally:
         stop_process(process)
 
 
+class MeasuredApi(OrgoProcess):
+    """The harness's API process, with the pid whose CPU time the benchmark reads."""
+
+    @property
+    def pid(self) -> int:
+        if self._proc is None:
+            raise RuntimeError("the API is not running")
+        return self._proc.pid
+
+
 @contextmanager
-def orgo_api(workers: int) -> Iterator[tuple[OrgoProcess, str]]:
+def orgo_api(workers: int) -> Iterator[tuple[MeasuredApi, str]]:
     """The Orgo API on PostgreSQL + Redis with one user; yields it and the user's token."""
     postgres, redis = PostgresServer(), RedisServer()
     metrics_dir = tempfile.mkdtemp(prefix="orgo-bench-metrics-")
@@ -151,7 +179,7 @@ def orgo_api(workers: int) -> Iterator[tuple[OrgoProcess, str]]:
         ORGO_WEB_CONCURRENCY=str(workers),
         PROMETHEUS_MULTIPROC_DIR=metrics_dir,
     )
-    api = OrgoProcess("api", env)
+    api = MeasuredApi("api", env)
     try:
         orgo(env, "migrate")
         password = os.urandom(12).hex()
@@ -201,14 +229,14 @@ def markdown(
         f"{meta['load']['duration_seconds']} s per scenario after "
         f"{meta['load']['warmup_seconds']} s warm-up (wrk, loopback).",
         "",
-        "| scenario | req/s | p50 ms | p99 ms | ratio to baseline | non-2xx |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| scenario | req/s | p50 ms | p99 ms | ratio to baseline | server CPU ms/req | non-2xx |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
         ratio = "" if r.ratio_to_baseline is None else f"{r.ratio_to_baseline:.0%}"
         lines.append(
             f"| {r.name} | {r.requests_per_second:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} "
-            f"| {ratio} | {r.non_2xx_3xx} |"
+            f"| {ratio} | {r.server_cpu_ms_per_request:.2f} | {r.non_2xx_3xx} |"
         )
     lines += ["", "| target | value | result |", "| --- | ---: | --- |"]
     for v in verdicts:
@@ -225,11 +253,12 @@ def run(load: Load) -> None:
         "load": asdict(load),
     }
     print(f"baseline: bare FastAPI, {load.workers} uvicorn workers", flush=True)
-    with baseline_server(load.workers) as url:
-        baseline = measure(Scenario("baseline", f"{url}/hello"), load)
+    with baseline_server(load.workers) as (url, pid):
+        baseline = measure(Scenario("baseline", f"{url}/hello"), load, pid)
     print("orgo API on PostgreSQL + Redis", flush=True)
     with orgo_api(load.workers) as (api, token):
-        measured = [measure(scenario, load) for scenario in orgo_scenarios(api, token)]
+        pid = api.pid
+        measured = [measure(scenario, load, pid) for scenario in orgo_scenarios(api, token)]
     results = [baseline] + [
         Result(
             **{
