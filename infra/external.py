@@ -49,9 +49,8 @@ class ExternalServices:
     rabbitmq: ExternalRabbitmq | None = None
     # Region of the buckets below (the app's S3 client and barman need it).
     region: pulumi.Input[str] | None = None
-    # S3 bucket for CloudNativePG / Elasticsearch backups, and the IAM role the backup
-    # service accounts assume (Pod Identity), when the cloud layer made them.
+    # S3 buckets for CloudNativePG / Elasticsearch backups and for the app's files, when
+    # the cloud layer made them. Their IAM roles reach the pods through Pod Identity
+    # associations (namespace + service account), so the platform annotates nothing.
     backup_bucket: pulumi.Input[str] | None = None
-    backup_role_arn: pulumi.Input[str] | None = None
     files_bucket: pulumi.Input[str] | None = None
-    app_role_arn: pulumi.Input[str] | None = None

@@ -67,7 +67,6 @@ def deploy(cfg: StackConfig, external: ExternalServices | None = None) -> None:
             redis=_redis(platform, external, opts),
             rabbitmq=_rabbitmq(platform, external, opts),
             monitoring_namespace=MONITORING,
-            app_role_arn=external.app_role_arn,
         ),
         opts,
     )
@@ -112,7 +111,7 @@ def _postgres(
     pg = Postgres(
         "postgres",
         PostgresArgs(
-            platform.postgres, password, CLIENTS, platform.storage_class, external.backup_role_arn
+            platform.postgres, password, CLIENTS, platform.storage_class
         ),
         opts,
     )

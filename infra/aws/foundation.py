@@ -120,8 +120,7 @@ class AwsFoundation(pulumi.ComponentResource):
             postgres=postgres.endpoint if postgres else None,
             redis=redis.endpoint if redis else None,
             rabbitmq=rabbitmq.endpoint if rabbitmq else None,
+            region=config.region,
             backup_bucket=storage.backups.bucket.bucket,
-            backup_role_arn=storage.backup_role.arn,
             files_bucket=storage.files.bucket.bucket,
-            app_role_arn=storage.app_role.arn,
         )

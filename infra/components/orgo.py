@@ -40,7 +40,6 @@ class OrgoArgs:
     redis: Endpoint
     rabbitmq: Endpoint
     monitoring_namespace: str
-    app_role_arn: pulumi.Input[str] | None = None
 
 
 class Orgo(pulumi.ComponentResource):
@@ -131,10 +130,6 @@ def chart_values(args: OrgoArgs) -> Any:
             "dashboards": observability.dashboards(),
         },
     }
-    if args.app_role_arn is not None:
-        values["serviceAccount"] = {
-            "annotations": {"eks.amazonaws.com/role-arn": args.app_role_arn}
-        }
     return values
 
 

@@ -27,7 +27,6 @@ class PostgresArgs:
     password: pulumi.Input[str]  # the app role's password (a Pulumi secret)
     client_namespaces: tuple[str, ...]
     storage_class: str | None = None
-    backup_role_arn: pulumi.Input[str] | None = None  # IAM role instead of S3 keys
 
 
 class Postgres(pulumi.ComponentResource):
@@ -140,10 +139,6 @@ class Postgres(pulumi.ComponentResource):
             else:
                 store["s3Credentials"] = {"inheritFromIAMRole": True}
             spec["backup"] = {"barmanObjectStore": store, "retentionPolicy": cfg.backup.retention}
-        if args.backup_role_arn is not None:
-            spec["serviceAccountTemplate"] = {
-                "metadata": {"annotations": {"eks.amazonaws.com/role-arn": args.backup_role_arn}}
-            }
         return spec
 
     @staticmethod
