@@ -219,15 +219,15 @@ def judge(results: dict[str, Result]) -> list[dict[str, object]]:
 
 
 def markdown(
-    results: list[Result], verdicts: list[dict[str, object]], meta: dict[str, object]
+    results: list[Result], verdicts: list[dict[str, object]], meta: dict[str, object], load: Load
 ) -> str:
     lines = [
         "# API throughput",
         "",
         f"{meta['when']}, {meta['cpus']} CPUs, load average before the run {meta['loadavg']}; "
-        f"{meta['load']['workers']} uvicorn workers, {meta['load']['connections']} connections, "
-        f"{meta['load']['duration_seconds']} s per scenario after "
-        f"{meta['load']['warmup_seconds']} s warm-up (wrk, loopback).",
+        f"{load.workers} uvicorn workers, {load.connections} connections, "
+        f"{load.duration_seconds} s per scenario after {load.warmup_seconds} s warm-up "
+        "(wrk, loopback).",
         "",
         "| scenario | req/s | p50 ms | p99 ms | ratio to baseline | server CPU ms/req | non-2xx |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -272,7 +272,7 @@ def run(load: Load) -> None:
     RESULTS.mkdir(exist_ok=True)
     report = {"meta": meta, "results": [asdict(r) for r in results], "targets": verdicts}
     (RESULTS / "api_throughput.json").write_text(json.dumps(report, indent=2) + "\n")
-    table = markdown(results, verdicts, meta)
+    table = markdown(results, verdicts, meta, load)
     (RESULTS / "api_throughput.md").write_text(table)
     print(table)
 
