@@ -14,14 +14,25 @@ MIN_PASSWORD_LENGTH = 12
 T = TypeVar("T")
 
 
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; refuse it here rather than fail in the database.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL (\\x00) characters")
+    return value
+
+
 def _aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         raise ValueError("must include a timezone, e.g. 2026-01-31T17:00:00Z")
     return value
 
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[str, Field(max_length=10_000)]
+Title = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_no_nul),
+]
+Description = Annotated[str, Field(max_length=10_000), AfterValidator(_no_nul)]
 AwareDatetime = Annotated[datetime | None, AfterValidator(_aware)]
 
 

@@ -189,3 +189,15 @@ async def test_a_failed_write_stores_neither_the_change_nor_its_event(api: Api) 
     assert refused.status_code == 422
     assert (await api.client.get(url, headers=headers)).json()["title"] == "keep me"
     assert await _events(api, task["id"]) == ["task.created"]
+
+
+async def test_nul_characters_are_refused_not_a_database_error(api: Api) -> None:
+    _, headers = await api.user_headers()
+    for payload in ({"title": "a\x00b"}, {"title": "ok", "description": "x\x00"}):
+        response = await api.client.post("/api/v1/tasks", json=payload, headers=headers)
+        assert response.status_code == 422, response.text
+        assert "NUL" in response.json()["detail"][0]["msg"]
+    login = await api.client.post(
+        "/api/v1/auth/token", data={"username": "a\x00@example.com", "password": "x"}
+    )
+    assert login.status_code == 401

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,16 @@ import pytest
 from infra.render import Run, kubernetes_objects, remote_installs, run
 
 STACKS = ("dev", "staging")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def event_loop_for_pulumi() -> None:
+    """Pulumi's mocks need a current event loop; async tests that ran earlier in the same
+    session (pytest-asyncio) leave the main thread without one."""
+    try:
+        asyncio.get_event_loop()
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())
 
 
 @pytest.fixture(scope="session")

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     argon2_memory_cost_kib: int = Field(65_536, ge=8_192, le=1_048_576)
     argon2_parallelism: int = Field(4, ge=1, le=16)
 
+    # How long an authenticated user's record is reused without a database read; a
+    # deactivation takes effect within this time.
+    auth_cache_seconds: int = Field(30, ge=0, le=3600)
     login_max_attempts: int = Field(5, ge=1, le=1000)
     login_window_seconds: int = Field(300, ge=1, le=86_400)
 

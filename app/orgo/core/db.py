@@ -26,7 +26,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
         settings.database_url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
-        pool_pre_ping=True,
+        # No pre-ping (a round trip per checkout): a dropped connection fails its request
+        # with a retryable 503 and SQLAlchemy then replaces every pooled connection.
         pool_timeout=settings.dependency_timeout_seconds * 5,
         connect_args={"timeout": settings.dependency_timeout_seconds * 3},
     )

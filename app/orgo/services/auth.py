@@ -11,18 +11,25 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orgo.core.config import Settings
 from orgo.core.ratelimit import LoginRateLimiter
-from orgo.core.security import AccessTokens, Passwords, new_refresh_token, refresh_token_digest
+from orgo.core.security import (
+    AccessTokens,
+    InvalidTokenError,
+    Passwords,
+    new_refresh_token,
+    refresh_token_digest,
+)
 from orgo.errors import TooManyAttempts, Unauthorized
 from orgo.models import RefreshToken, User, utcnow
 from orgo.schemas import TokenPair
-from orgo.services.users import find_by_email
+from orgo.services.users import Principal, PrincipalCache, find_by_email
 
 BAD_CREDENTIALS = "incorrect e-mail or password"
 BAD_REFRESH = "refresh token is invalid, expired or revoked"
+BAD_ACCESS = "invalid or expired access token"
 
 
 class AuthService:
@@ -37,6 +44,29 @@ class AuthService:
         self.passwords = passwords
         self.tokens = tokens
         self._limiter = limiter
+        self._principals = PrincipalCache(settings.auth_cache_seconds)
+
+    async def authenticate(
+        self, sessions: async_sessionmaker[AsyncSession], token: str | None
+    ) -> Principal:
+        """The active user the access token was issued to, or Unauthorized."""
+        if not token:
+            raise Unauthorized("not authenticated")
+        try:
+            user_id = self.tokens.verify(token).user_id
+        except InvalidTokenError as exc:
+            raise Unauthorized(BAD_ACCESS) from exc
+        principal = self._principals.get(user_id)
+        if principal is None:
+            async with sessions() as session:
+                user = await session.get(User, user_id)
+            if user is None:
+                raise Unauthorized(BAD_ACCESS)
+            principal = Principal.of(user)
+            self._principals.put(principal)
+        if not principal.is_active:
+            raise Unauthorized(BAD_ACCESS)
+        return principal
 
     async def login(
         self, session: AsyncSession, email: str, password: str, client: str

@@ -13,6 +13,7 @@ from orgo.errors import Conflict, Forbidden, InvalidField, NotFound
 from orgo.events.outbox import EventType, record_event
 from orgo.models import Task, TaskActivity, TaskStatus, User, utcnow
 from orgo.schemas import TaskCreate, TaskOut, TaskUpdate
+from orgo.services.users import Principal
 
 ALLOWED_TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
     TaskStatus.todo: frozenset({TaskStatus.in_progress, TaskStatus.cancelled}),
@@ -22,11 +23,11 @@ ALLOWED_TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
 }
 
 
-def can_see(user: User, task: TaskOut | Task) -> bool:
+def can_see(user: Principal, task: TaskOut | Task) -> bool:
     return user.is_admin or user.id in (task.owner_id, task.assignee_id)
 
 
-def _visible_to(user: User) -> ColumnElement[bool] | None:
+def _visible_to(user: Principal) -> ColumnElement[bool] | None:
     if user.is_admin:
         return None
     return or_(Task.owner_id == user.id, Task.assignee_id == user.id)
@@ -37,7 +38,7 @@ async def _check_assignee(session: AsyncSession, assignee_id: uuid.UUID | None) 
         raise InvalidField("assignee_id", f"no user with id {assignee_id}")
 
 
-async def load_visible(session: AsyncSession, user: User, task_id: uuid.UUID) -> Task:
+async def load_visible(session: AsyncSession, user: Principal, task_id: uuid.UUID) -> Task:
     """The task, or NotFound when it does not exist or the user may not see it."""
     task = await session.get(Task, task_id, with_for_update=False)
     if task is None or not can_see(user, task):
@@ -45,7 +46,7 @@ async def load_visible(session: AsyncSession, user: User, task_id: uuid.UUID) ->
     return task
 
 
-async def create_task(session: AsyncSession, user: User, data: TaskCreate) -> Task:
+async def create_task(session: AsyncSession, user: Principal, data: TaskCreate) -> Task:
     await _check_assignee(session, data.assignee_id)
     now = utcnow()
     task = Task(
@@ -74,7 +75,7 @@ def _check_transition(current: TaskStatus, wanted: TaskStatus) -> None:
 
 
 async def update_task(
-    session: AsyncSession, user: User, task_id: uuid.UUID, data: TaskUpdate
+    session: AsyncSession, user: Principal, task_id: uuid.UUID, data: TaskUpdate
 ) -> Task:
     task = await load_visible(session, user, task_id)
     fields = data.model_dump(exclude_unset=True)
@@ -96,7 +97,7 @@ async def update_task(
     return task
 
 
-async def delete_task(session: AsyncSession, user: User, task_id: uuid.UUID) -> None:
+async def delete_task(session: AsyncSession, user: Principal, task_id: uuid.UUID) -> None:
     task = await load_visible(session, user, task_id)
     if not (user.is_admin or task.owner_id == user.id):
         raise Forbidden("only the task's owner or an admin may delete it")
@@ -106,7 +107,7 @@ async def delete_task(session: AsyncSession, user: User, task_id: uuid.UUID) -> 
 
 async def list_tasks(
     session: AsyncSession,
-    user: User,
+    user: Principal,
     status: TaskStatus | None,
     assignee_id: uuid.UUID | None,
     limit: int,
@@ -133,7 +134,7 @@ async def list_tasks(
 
 
 async def task_activity(
-    session: AsyncSession, user: User, task_id: uuid.UUID
+    session: AsyncSession, user: Principal, task_id: uuid.UUID
 ) -> list[TaskActivity]:
     await load_visible(session, user, task_id)
     rows = await session.scalars(

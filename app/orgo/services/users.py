@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -13,11 +16,51 @@ from orgo.errors import Conflict
 from orgo.models import User
 
 
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated user as requests see it: a detached, immutable copy."""
+
+    id: uuid.UUID
+    email: str
+    is_admin: bool
+    is_active: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> Principal:
+        return cls(user.id, user.email, user.is_admin, user.is_active, user.created_at)
+
+
+class PrincipalCache:
+    """Users recently loaded, so that a request whose data is cached needs no database."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self, ttl_seconds: float) -> None:
+        self._ttl = ttl_seconds
+        self._entries: dict[uuid.UUID, tuple[float, Principal]] = {}
+
+    def get(self, user_id: uuid.UUID) -> Principal | None:
+        entry = self._entries.get(user_id)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, principal: Principal) -> None:
+        if self._ttl <= 0:
+            return
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[principal.id] = (time.monotonic() + self._ttl, principal)
+
+
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
 async def find_by_email(session: AsyncSession, email: str) -> User | None:
+    if "\x00" in email:  # no stored address has one, and PostgreSQL text cannot hold it
+        return None
     return await session.scalar(select(User).where(User.email == normalise_email(email)))
 
 

@@ -8,7 +8,7 @@ from orgo.api import API_PREFIX, MALFORMED_BODY
 from orgo.api.deps import Admin, CurrentUser, Session, State
 from orgo.models import User
 from orgo.schemas import Problem, UserCreate, UserOut
-from orgo.services.users import create_user
+from orgo.services.users import Principal, create_user
 
 router = APIRouter(prefix=f"{API_PREFIX}/users", tags=["users"])
 
@@ -29,5 +29,5 @@ async def create(body: UserCreate, _admin: Admin, state: State, session: Session
 
 
 @router.get("/me", response_model=UserOut, summary="The authenticated user")
-async def me(user: CurrentUser) -> User:
+async def me(user: CurrentUser) -> Principal:
     return user
