@@ -1,0 +1,341 @@
+"""The single-host layout (inventories/local) converged into a systemd container host.
+
+One host is converged once per module; the tests then read it (idempotence, testinfra,
+end-to-end calls through nginx, Prometheus) and finally drill it (a settings change, a
+backup and restore, a restart of the whole host). Order matters: drills come last.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import testinfra
+import yaml
+
+from tests.playbooks.conftest import Platform
+from tests.playbooks.hosts import REPO, playbook, podman
+
+pytestmark = pytest.mark.timeout(1800)
+
+SERVICES = [
+    "postgresql@15-main",
+    "redis-server",
+    "rabbitmq-server",
+    "prometheus",
+    "prometheus-alertmanager",
+    "prometheus-node-exporter",
+    "prometheus-postgres-exporter",
+    "prometheus-redis-exporter",
+    "nginx",
+    "orgo-api",
+    "orgo-worker",
+    "ssh",
+    "nftables",
+]
+# The host's name in inventories/local (the container's name is its ansible_host).
+INVENTORY_HOST = "orgo-local"
+# Published through podman port mappings; everything else listens on loopback only.
+PUBLIC_PORTS = {22, 443, 9090, 9093}
+INTERNAL_PORTS = {5432, 6379, 5672, 15692, 9100, 9187, 9121, 8000, 9464}
+SCRAPE_JOBS = {
+    "prometheus",
+    "alertmanager",
+    "node",
+    "postgres",
+    "redis",
+    "rabbitmq",
+    "orgo-api",
+    "orgo-worker",
+}
+
+
+def eventually(check: Callable[[], Any], timeout: float = 120, interval: float = 2) -> Any:
+    """The first truthy result of check(), or the last error/falsy result as a failure."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+            if result:
+                return result
+            last = result
+        except (AssertionError, httpx.HTTPError) as exc:
+            last = exc
+        time.sleep(interval)
+    raise AssertionError(f"not true after {timeout}s: {last!r}")
+
+
+@pytest.fixture(scope="module")
+def host(platform: Platform) -> testinfra.host.Host:
+    return testinfra.get_host(f"podman://{platform.host.name}")
+
+
+@pytest.fixture(scope="module")
+def ca_file(platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """nginx's self-signed certificate, so that clients verify it instead of ignoring TLS."""
+    path = tmp_path_factory.mktemp("tls") / "orgo.crt"
+    path.write_text(platform.host.exec("cat /etc/nginx/tls/orgo.crt"))
+    return path
+
+
+def api(platform: Platform, ca_file: Path) -> httpx.Client:
+    return httpx.Client(
+        base_url=f"https://localhost:{platform.https_port}",
+        verify=ssl.create_default_context(cafile=str(ca_file)),
+        timeout=10,
+    )
+
+
+def admin_headers(platform: Platform, client: httpx.Client) -> dict[str, str]:
+    password = (platform.secrets / "admin-password").read_text().strip()
+    token = client.post(
+        "/api/v1/auth/token", data={"username": "admin@example.com", "password": password}
+    )
+    assert token.status_code == 200, token.text
+    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
+def psql(platform: Platform, sql: str) -> str:
+    command = f"runuser -u postgres -- psql -d orgo -tAc {json.dumps(sql)}"
+    return platform.host.exec(command).strip()
+
+
+def started_at(platform: Platform) -> dict[str, str]:
+    """When each service last entered the active state (changes on every restart)."""
+    return {
+        service: platform.host.exec(
+            f"systemctl show -p ActiveEnterTimestampMonotonic --value {service}"
+        ).strip()
+        for service in SERVICES
+    }
+
+
+def test_second_converge_changes_nothing(platform: Platform) -> None:
+    assert platform.first_run.recap(INVENTORY_HOST)["failed"] == 0
+    second = platform.converge()
+    assert second.changed_tasks == [], "not idempotent, changed:\n" + "\n".join(
+        second.changed_tasks
+    )
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_service_enabled_and_running(host: testinfra.host.Host, service: str) -> None:
+    unit = host.service(service)
+    assert unit.is_enabled
+    assert unit.is_running
+
+
+def test_backup_timer_is_scheduled(host: testinfra.host.Host) -> None:
+    assert host.service("orgo-backup.timer").is_enabled
+    assert host.run("systemctl is-active orgo-backup.timer").stdout.strip() == "active"
+
+
+def test_sockets_listen_only_on_intended_addresses(host: testinfra.host.Host) -> None:
+    listening = set()
+    for line in host.check_output("ss -Hltn").splitlines():
+        address, port = line.split()[3].rsplit(":", 1)
+        listening.add((address, int(port)))
+    exposed = {(a, p) for a, p in listening if a not in ("127.0.0.1", "[::1]")}
+    assert {p for _, p in exposed} <= PUBLIC_PORTS, f"listening beyond loopback: {exposed}"
+    assert {p for a, p in listening if a == "127.0.0.1"} >= INTERNAL_PORTS
+
+
+@pytest.mark.parametrize(
+    ("path", "owner", "group", "mode"),
+    [
+        ("/etc/orgo/orgo.env", "root", "orgo", 0o640),
+        ("/etc/redis/redis.conf", "redis", "redis", 0o640),
+        ("/etc/nginx/tls/orgo.key", "root", "root", 0o600),
+        ("/etc/postgresql/15/main/server.key", "postgres", "postgres", 0o600),
+        ("/etc/postgresql/15/main/pg_hba.conf", "postgres", "postgres", 0o640),
+        ("/etc/default/prometheus-postgres-exporter", "root", "prometheus", 0o640),
+        ("/etc/default/prometheus-redis-exporter", "root", "prometheus", 0o640),
+        ("/etc/nftables.conf", "root", "root", 0o600),
+        ("/var/backups/orgo", "postgres", "postgres", 0o700),
+        ("/var/lib/orgo", "orgo", "orgo", 0o750),
+    ],
+)
+def test_config_file_modes(
+    host: testinfra.host.Host, path: str, owner: str, group: str, mode: int
+) -> None:
+    file = host.file(path)
+    assert file.exists
+    assert (file.user, file.group, file.mode) == (owner, group, mode)
+
+
+def test_secrets_on_the_control_machine_are_private(platform: Platform) -> None:
+    assert platform.secrets.stat().st_mode & 0o777 == 0o700
+    assert {p.stat().st_mode & 0o777 for p in platform.secrets.iterdir()} == {0o600}
+
+
+def test_no_secret_in_the_converge_output(platform: Platform) -> None:
+    for secret in platform.secrets.iterdir():
+        assert secret.read_text().strip() not in platform.first_run.output, secret.name
+
+
+def test_app_user_and_sandboxed_units(host: testinfra.host.Host) -> None:
+    user = host.user("orgo")
+    assert user.shell == "/usr/sbin/nologin"
+    assert user.uid < 1000
+    for unit in ("orgo-api", "orgo-worker"):
+        shown = host.check_output(
+            f"systemctl show -p User -p NoNewPrivileges -p ProtectSystem -p Restart {unit}"
+        )
+        assert set(shown.splitlines()) == {
+            "User=orgo",
+            "NoNewPrivileges=yes",
+            "ProtectSystem=strict",
+            "Restart=on-failure",
+        }
+
+
+def test_hardening(host: testinfra.host.Host) -> None:
+    sshd = host.check_output("sshd -T")
+    assert "passwordauthentication no" in sshd
+    assert "permitrootlogin without-password" in sshd
+    ruleset = host.check_output("nft list ruleset")
+    assert "hook input priority filter; policy drop;" in ruleset
+    assert "tcp dport { 22, 443, 9090, 9093 } accept" in ruleset
+    assert host.file("/etc/sysctl.d/60-orgo.conf").contains("net.ipv4.tcp_syncookies = 1")
+    assert host.file("/etc/apt/apt.conf.d/20auto-upgrades").contains('Unattended-Upgrade "1"')
+    assert host.package("unattended-upgrades").is_installed
+
+
+def test_data_services_are_locked_down(host: testinfra.host.Host) -> None:
+    users = host.check_output("rabbitmqctl -n rabbit@localhost -q list_users")
+    assert "guest" not in users
+    assert "orgo" in users
+    permissions = host.check_output("rabbitmqctl -n rabbit@localhost -q list_permissions -p orgo")
+    assert "orgo\t^orgo\\..*\t^(orgo\\..*|amq\\.default)$\t^orgo\\..*" in permissions
+    assert "NOAUTH" in host.run("redis-cli -h 127.0.0.1 ping").stdout
+    extensions = host.check_output(
+        "runuser -u postgres -- psql -d orgo -tAc 'select extname from pg_extension'"
+    )
+    assert "pgcrypto" in extensions
+    assert host.check_output("runuser -u postgres -- psql -tAc 'show ssl'") == "on"
+
+
+def test_tls_13_only(platform: Platform) -> None:
+    def handshake(version: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["openssl", "s_client", f"-{version}", "-connect", f"127.0.0.1:{platform.https_port}"],
+            input="",
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+
+    tls13 = handshake("tls1_3")
+    assert tls13.returncode == 0, tls13.stderr
+    assert "Protocol  : TLSv1.3" in tls13.stdout or "TLSv1.3" in tls13.stdout
+    tls12 = handshake("tls1_2")
+    assert tls12.returncode != 0
+    assert "alert protocol version" in tls12.stderr
+
+
+def test_login_create_task_and_see_the_workers_effect(platform: Platform, ca_file: Path) -> None:
+    with api(platform, ca_file) as client:
+        headers = admin_headers(platform, client)
+        created = client.post("/api/v1/tasks", json={"title": "Check the backups"}, headers=headers)
+        assert created.status_code == 201, created.text
+        task_id = created.json()["id"]
+
+        def activity() -> list[str]:
+            entries = client.get(f"/api/v1/tasks/{task_id}/activity", headers=headers)
+            return [entry["event_type"] for entry in entries.json()]
+
+        assert eventually(activity, timeout=60) == ["task.created"]
+        assert client.get("/metrics").status_code == 404
+
+
+def prometheus(platform: Platform, path: str, **params: str) -> Any:
+    response = httpx.get(f"http://127.0.0.1:{platform.prometheus_port}{path}", params=params)
+    response.raise_for_status()
+    return response.json()["data"]
+
+
+def test_prometheus_scrapes_every_job_and_evaluates_every_rule(platform: Platform) -> None:
+    def all_up() -> bool:
+        results = prometheus(platform, "/api/v1/query", query="up")["result"]
+        up = {r["metric"]["job"]: r["value"][1] for r in results}
+        assert set(up) == SCRAPE_JOBS, f"jobs: {sorted(up)}"
+        assert all(value == "1" for value in up.values()), up
+        return True
+
+    eventually(all_up, timeout=150, interval=5)
+
+    groups = prometheus(platform, "/api/v1/rules")["groups"]
+    sources = sorted((REPO / "observability" / "prometheus" / "rules").glob("*.yml"))
+    expected = sum(len(yaml.safe_load(path.read_text())["groups"]) for path in sources)
+    assert len(groups) == expected
+    broken = [r["name"] for g in groups for r in g["rules"] if r.get("health") == "err"]
+    assert broken == []
+    failures = prometheus(
+        platform, "/api/v1/query", query="sum(prometheus_rule_evaluation_failures_total)"
+    )["result"]
+    assert failures == [] or failures[0]["value"][1] == "0"
+
+
+def test_settings_change_restarts_only_the_affected_service(platform: Platform) -> None:
+    before = started_at(platform)
+    settings = platform.inventory / "group_vars" / "all" / "data.yml"
+    data = yaml.safe_load(settings.read_text())
+    data["redis_maxmemory"] = "96mb"
+    settings.write_text(yaml.safe_dump(data))
+
+    run = platform.converge()
+
+    after = started_at(platform)
+    restarted = sorted(s for s in SERVICES if before[s] != after[s])
+    assert restarted == ["redis-server"], run.changed_tasks
+    assert platform.host.exec("grep ^maxmemory /etc/redis/redis.conf").startswith("maxmemory 96mb")
+
+
+def test_backup_drop_restore_brings_every_row_back(platform: Platform, ca_file: Path) -> None:
+    with api(platform, ca_file) as client:
+        headers = admin_headers(platform, client)
+        for title in ("one", "two", "three"):
+            client.post("/api/v1/tasks", json={"title": title}, headers=headers).raise_for_status()
+    fingerprint_sql = (
+        "select count(*) || ':' || md5(string_agg(t::text, ',' order by t.id)) from {table} t"
+    )
+    tables = ("users", "tasks", "task_activity", "notifications")
+
+    def fingerprint() -> dict[str, str]:
+        return {table: psql(platform, fingerprint_sql.format(table=table)) for table in tables}
+
+    eventually(lambda: int(psql(platform, "select count(*) from task_activity")) >= 4)
+    before = fingerprint()
+    playbook("backup.yml", platform.inventory, {})
+    platform.host.exec("runuser -u postgres -- dropdb --force orgo")
+    assert "orgo" not in platform.host.exec(
+        "runuser -u postgres -- psql -tAc 'select datname from pg_database'"
+    )
+
+    playbook("restore.yml", platform.inventory, {})
+
+    assert fingerprint() == before
+    with api(platform, ca_file) as client:
+        eventually(lambda: client.get("/readyz").status_code == 200)
+
+
+def test_everything_comes_back_after_a_host_restart(platform: Platform, ca_file: Path) -> None:
+    podman("restart", "-t", "20", platform.host.name)
+    platform.host.wait_running(timeout=180)
+    with api(platform, ca_file) as client:
+        eventually(lambda: client.get("/readyz").status_code == 200, timeout=180)
+        headers = admin_headers(platform, client)
+        listed = client.get("/api/v1/tasks", headers=headers)
+        assert listed.status_code == 200
+    for service in SERVICES:
+        state = platform.host.exec(f"systemctl is-active {service} || true").strip()
+        assert state == "active", f"{service} is {state} after the restart"
