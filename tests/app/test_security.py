@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -147,3 +148,15 @@ async def test_request_id_is_propagated_or_generated(api: Api) -> None:
     assert re.fullmatch(r"[0-9a-f]{32}", generated.headers["X-Request-ID"])
     hostile = await api.client.get("/healthz", headers={"X-Request-ID": 'a b"<script>'})
     assert hostile.headers["X-Request-ID"] != 'a b"<script>'
+
+
+async def test_a_token_verified_once_is_still_refused_after_it_expires(api: Api) -> None:
+    """Verified tokens are remembered for speed, never past their expiry."""
+    user = await api.make_user()
+    secret = api.state.settings.jwt_secret.get_secret_value()
+    soon = datetime.now(UTC) + timedelta(seconds=2)
+    token = jwt.encode(_claims(user["id"], exp=soon), secret, algorithm="HS256")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await api.client.get("/api/v1/users/me", headers=headers)).status_code == 200
+    await asyncio.sleep((soon - datetime.now(UTC)).total_seconds() + 0.5)
+    assert (await api.client.get("/api/v1/users/me", headers=headers)).status_code == 401

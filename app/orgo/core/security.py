@@ -58,11 +58,16 @@ class Passwords:
 
 
 class AccessTokens:
+    # Tokens already verified, until they expire: a client presents the same token on
+    # every request, and checking its signature and claims again is a hot-path cost.
+    MAX_VERIFIED = 10_000
+
     def __init__(self, settings: Settings) -> None:
         self._secret = settings.jwt_secret.get_secret_value()
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
         self._ttl = timedelta(seconds=settings.access_token_ttl_seconds)
+        self._verified: dict[str, AccessClaims] = {}
 
     def issue(self, user_id: uuid.UUID) -> tuple[str, int]:
         now = datetime.now(UTC)
@@ -79,6 +84,16 @@ class AccessTokens:
         return token, int(self._ttl.total_seconds())
 
     def verify(self, token: str) -> AccessClaims:
+        claims = self._verified.get(token)
+        if claims is not None and claims.expires_at > datetime.now(UTC):
+            return claims
+        claims = self._decode(token)
+        if len(self._verified) >= self.MAX_VERIFIED:
+            self._verified.clear()
+        self._verified[token] = claims
+        return claims
+
+    def _decode(self, token: str) -> AccessClaims:
         try:
             claims = jwt.decode(
                 token,

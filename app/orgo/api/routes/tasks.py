@@ -54,15 +54,15 @@ async def list_tasks(
 
 
 @router.get("/{task_id}", response_model=TaskOut, responses=NOT_FOUND)
-async def get_task(
-    task_id: uuid.UUID, user: CurrentUser, state: State, session: Session
-) -> TaskOut:
+async def get_task(task_id: uuid.UUID, user: CurrentUser, state: State) -> TaskOut:
     if (cached := await state.cache.get(task_id)) is not None:
         task = TaskOut.model_validate_json(cached)
         if not service.can_see(user, task):
             raise NotFound(f"task {task_id} not found")
         return task
-    task = TaskOut.model_validate(await service.load_visible(session, user, task_id))
+    # A session only on a miss: a cached read never touches the database.
+    async with state.sessions() as session:
+        task = TaskOut.model_validate(await service.load_visible(session, user, task_id))
     await state.cache.put(task_id, task.model_dump_json())
     return task
 
