@@ -110,9 +110,7 @@ def _postgres(
     password = _password("postgres-app-password")
     pg = Postgres(
         "postgres",
-        PostgresArgs(
-            platform.postgres, password, CLIENTS, platform.storage_class
-        ),
+        PostgresArgs(platform.postgres, password, CLIENTS, platform.storage_class),
         opts,
     )
     url = _url(template, password, user=pg.username, host=pg.host, port=pg.port, db=pg.database)
