@@ -54,3 +54,6 @@ class ExternalServices:
     # associations (namespace + service account), so the platform annotates nothing.
     backup_bucket: pulumi.Input[str] | None = None
     files_bucket: pulumi.Input[str] | None = None
+    # Security group the Gateway's cloud load balancer must use (the only one open to the
+    # internet, on 443); without it the cloud controller would create its own.
+    load_balancer_security_group: pulumi.Input[str] | None = None

@@ -44,7 +44,12 @@ def deploy(cfg: StackConfig, external: ExternalServices | None = None) -> None:
     platform = cfg.platform
     Edge(
         "edge",
-        EdgeArgs(platform.edge, platform.domain, (ORGO_NAMESPACE, MONITORING, "elastic")),
+        EdgeArgs(
+            platform.edge,
+            platform.domain,
+            (ORGO_NAMESPACE, MONITORING, "elastic"),
+            external.load_balancer_security_group,
+        ),
         opts,
     )
     domain = platform.domain

@@ -7,6 +7,8 @@ on `kubernetes_provider` and uses `external_services` instead of in-cluster coun
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
@@ -81,8 +83,9 @@ class AwsFoundation(pulumi.ComponentResource):
         self.cluster_name = cluster.cluster.name
         storage = Storage(f"{name}-storage", config, cluster.cluster.name, keys.data.arn, child)
         self.kubernetes_provider = cluster.kubernetes_provider
-        self.external_services = self._managed_services(
-            name, config, network, cluster, storage, keys, child
+        self.external_services = replace(
+            self._managed_services(name, config, network, cluster, storage, keys, child),
+            load_balancer_security_group=load_balancer.id,
         )
         self.register_outputs(
             {

@@ -22,11 +22,16 @@ TLS_SECRET = "orgo-tls"  # noqa: S105 (a Secret's name)
 PROXY_PORTS = (10080, 10443)
 
 
+AWS_LB_SECURITY_GROUPS = "service.beta.kubernetes.io/aws-load-balancer-security-groups"
+
+
 @dataclass(frozen=True)
 class EdgeArgs:
     config: EdgeConfig
     domain: str
     route_namespaces: tuple[str, ...]  # namespaces allowed to attach HTTPRoutes
+    # The cloud layer's load balancer security group, if any (see infra/external.py).
+    load_balancer_security_group: pulumi.Input[str] | None = None
 
 
 class Edge(pulumi.ComponentResource):
@@ -222,7 +227,7 @@ def _gateway_spec(args: EdgeArgs) -> Any:
             },
         }
     }
-    return {
+    spec: dict[str, Any] = {
         "gatewayClassName": "envoy",
         "listeners": [
             # Plain HTTP only for ACME challenges; app routes attach to https.
@@ -244,6 +249,12 @@ def _gateway_spec(args: EdgeArgs) -> Any:
             },
         ],
     }
+    if args.load_balancer_security_group is not None:
+        # Envoy Gateway copies these annotations onto the proxy's LoadBalancer Service.
+        spec["infrastructure"] = {
+            "annotations": {AWS_LB_SECURITY_GROUPS: args.load_balancer_security_group}
+        }
+    return spec
 
 
 def http_route(

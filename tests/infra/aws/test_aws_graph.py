@@ -279,3 +279,23 @@ def test_kubernetes_objects_on_eks_are_strictly_valid(stack_run: Run) -> None:
     assert any(o["kind"] == "StorageClass" for o in objects)
     problems = [p for obj in objects for p in validate(obj, version, dirs)]
     assert not problems, "\n".join(problems)
+
+
+def test_gateway_load_balancer_uses_the_planned_security_group(stack_run: Run) -> None:
+    """The Gateway's cloud load balancer gets the one security group open on 443, rather
+    than one the cloud controller would create outside the plan."""
+    groups = [
+        r
+        for r in stack_run.of_type("aws:ec2/securityGroup:SecurityGroup")
+        if r.name.endswith("-load-balancer")
+    ]
+    assert len(groups) == 1
+    gateway = next(
+        r.inputs
+        for r in stack_run.resources
+        if r.type.startswith("kubernetes:") and r.inputs.get("kind") == "Gateway"
+    )
+    annotations = gateway["spec"]["infrastructure"]["annotations"]
+    assert annotations["service.beta.kubernetes.io/aws-load-balancer-security-groups"] == (
+        groups[0].name  # the mocks answer a resource's name as its id
+    )
