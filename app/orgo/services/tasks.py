@@ -40,7 +40,7 @@ async def _check_assignee(session: AsyncSession, assignee_id: uuid.UUID | None) 
 
 async def load_visible(session: AsyncSession, user: Principal, task_id: uuid.UUID) -> Task:
     """The task, or NotFound when it does not exist or the user may not see it."""
-    task = await session.get(Task, task_id, with_for_update=False)
+    task = await session.get(Task, task_id)
     if task is None or not can_see(user, task):
         raise NotFound(f"task {task_id} not found")
     return task
