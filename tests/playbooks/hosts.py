@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.harness.processes import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 PLAYBOOKS = REPO / "playbooks"
@@ -39,12 +40,6 @@ def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 def build_image() -> None:
     subprocess.run([str(REPO / "scripts" / "host-image.sh")], env=PODMAN_ENV, check=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
