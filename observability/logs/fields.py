@@ -1,6 +1,6 @@
 """Every log field the Elastic side relies on, with its Elasticsearch type.
 
-The app writes these (ecs-logging StdlibFormatter plus the app's extra fields); the index
+The app writes these (orgo.core.logging.EcsJsonFormatter plus the app's extra fields); the index
 template maps exactly these, and the Kibana objects use only these. The contract test
 runs the app and checks each one appears in real log lines with a value of its type.
 """
