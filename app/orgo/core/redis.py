@@ -7,6 +7,7 @@ cool-down we do not even try, so a dead Redis costs no timeouts on the hot path.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -30,12 +31,15 @@ class RedisUnavailable(Exception):
 class RedisGateway:
     def __init__(self, settings: Settings) -> None:
         self.configured = bool(settings.redis_url)
-        timeout = settings.dependency_timeout_seconds
+        # One deadline per operation, connecting included (in run), instead of redis-py's
+        # socket timeout (5 s by default), which wraps every socket write in an asyncio
+        # task of its own.
+        self._timeout = settings.dependency_timeout_seconds
         self.client: Redis | None = (
             Redis.from_url(
                 settings.redis_url,
-                socket_timeout=timeout / 2,
-                socket_connect_timeout=timeout / 2,
+                socket_timeout=None,
+                socket_connect_timeout=self._timeout,
                 decode_responses=True,
             )
             if self.configured
@@ -52,8 +56,9 @@ class RedisGateway:
         if self.client is None or not self.usable:
             raise RedisUnavailable
         try:
-            return await operation(self.client)
-        except (RedisError, OSError) as exc:
+            async with asyncio.timeout(self._timeout):
+                return await operation(self.client)
+        except (RedisError, OSError) as exc:  # OSError includes the deadline's TimeoutError
             self._down_until = time.monotonic() + COOL_DOWN_SECONDS
             log.warning(
                 "redis unavailable, bypassing for %.0fs: %s", COOL_DOWN_SECONDS, type(exc).__name__
