@@ -73,9 +73,14 @@ fmt: sync ## apply ruff's fixes and formatting
 	$(RUN) ruff check --fix .
 	$(RUN) ruff format .
 
-.PHONY: bench
-bench: sync system-deps ## benchmarks against PostgreSQL + Redis; writes benchmarks/results/
+.PHONY: bench bench-api bench-up
+bench: bench-api bench-up ## every benchmark; each writes its figures to benchmarks/results/
+
+bench-api: sync system-deps ## API throughput against PostgreSQL + Redis
 	$(RUN) python -m benchmarks.api_throughput
+
+bench-up: sync system-deps ## cold make up, idempotent re-run and idle memory (needs no orgo-local)
+	$(RUN) python -m benchmarks.platform_up
 
 .PHONY: clean
 clean: ## remove build output and local state (not .tools or .venv)

@@ -8,7 +8,6 @@ backup and restore, a restart of the whole host). Order matters: drills come las
 from __future__ import annotations
 
 import json
-import os
 import ssl
 import subprocess
 import time
@@ -25,15 +24,6 @@ from tests.playbooks.conftest import Platform
 from tests.playbooks.hosts import REPO, playbook, podman
 
 pytestmark = pytest.mark.timeout(1800)
-
-# The converge suite is opt-in until it has passed in a fresh-clone run: in the last one the
-# first converge failed starting prometheus-postgres-exporter in the container (issue 3).
-if os.environ.get("ORGO_SYSTEM_TESTS") != "1":
-    pytest.skip(
-        "single-host converge suite is opt-in (ORGO_SYSTEM_TESTS=1): its last fresh-clone run "
-        "failed starting prometheus-postgres-exporter in the container host (issue 3)",
-        allow_module_level=True,
-    )
 
 SERVICES = [
     "postgresql@15-main",
