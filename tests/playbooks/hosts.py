@@ -66,19 +66,30 @@ class Host:
         podman("rm", "-f", "-t", "2", self.name, check=False)
 
 
-def start_host(name: str, ports: tuple[int, ...] = (), network: str | None = None) -> Host:
-    """Starts the container afresh (removing a stale one) with ports published on loopback."""
+def start_host(
+    name: str, ports: tuple[int, ...] = (), network: str | None = None, ip: str | None = None
+) -> Host:
+    """Starts the container afresh (removing a stale one) with ports published on loopback,
+    optionally on a podman network with a fixed address."""
     podman("rm", "-f", "-t", "2", name, check=False)
     host = Host(name, {port: free_port() for port in ports})
     args = ["run", "-d", "--name", name, "--hostname", name, "--systemd=always"]
     args += ["--cap-add", "NET_ADMIN"]
     if network:
         args += ["--network", network]
+    if ip:
+        args += ["--ip", ip]
     for container_port, host_port in host.published.items():
         args += ["-p", f"127.0.0.1:{host_port}:{container_port}"]
     podman(*args, IMAGE)
     host.wait_running()
     return host
+
+
+def create_network(name: str, subnet: str) -> None:
+    """A private podman network (replacing a stale one of the same name)."""
+    podman("network", "rm", "-f", name, check=False)
+    podman("network", "create", "--subnet", subnet, name)
 
 
 @dataclass

@@ -8,18 +8,23 @@ backup and restore, a restart of the whole host). Order matters: drills come las
 from __future__ import annotations
 
 import json
-import ssl
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 import testinfra
 import yaml
 
+from tests.playbooks.checks import (
+    SCRAPE_JOBS,
+    admin_headers,
+    eventually,
+    every_target_up,
+    https_client,
+    prometheus_data,
+    task_reaches_the_worker,
+)
 from tests.playbooks.conftest import Platform
 from tests.playbooks.hosts import REPO, playbook, podman
 
@@ -45,32 +50,6 @@ INVENTORY_HOST = "orgo-local"
 # Published through podman port mappings; everything else listens on loopback only.
 PUBLIC_PORTS = {22, 443, 9090, 9093}
 INTERNAL_PORTS = {5432, 6379, 5672, 15692, 9100, 9187, 9121, 8000, 9464}
-SCRAPE_JOBS = {
-    "prometheus",
-    "alertmanager",
-    "node",
-    "postgres",
-    "redis",
-    "rabbitmq",
-    "orgo-api",
-    "orgo-worker",
-}
-
-
-def eventually(check: Callable[[], Any], timeout: float = 120, interval: float = 2) -> Any:
-    """The first truthy result of check(), or the last error/falsy result as a failure."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-            if result:
-                return result
-            last = result
-        except (AssertionError, httpx.HTTPError) as exc:
-            last = exc
-        time.sleep(interval)
-    raise AssertionError(f"not true after {timeout}s: {last!r}")
 
 
 @pytest.fixture(scope="module")
@@ -87,20 +66,7 @@ def ca_file(platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> Pat
 
 
 def api(platform: Platform, ca_file: Path) -> httpx.Client:
-    return httpx.Client(
-        base_url=f"https://localhost:{platform.https_port}",
-        verify=ssl.create_default_context(cafile=str(ca_file)),
-        timeout=10,
-    )
-
-
-def admin_headers(platform: Platform, client: httpx.Client) -> dict[str, str]:
-    password = (platform.secrets / "admin-password").read_text().strip()
-    token = client.post(
-        "/api/v1/auth/token", data={"username": "admin@example.com", "password": password}
-    )
-    assert token.status_code == 200, token.text
-    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+    return https_client(platform.https_port, ca_file)
 
 
 def psql(platform: Platform, sql: str) -> str:
@@ -244,43 +210,23 @@ def test_tls_13_only(platform: Platform) -> None:
 
 def test_login_create_task_and_see_the_workers_effect(platform: Platform, ca_file: Path) -> None:
     with api(platform, ca_file) as client:
-        headers = admin_headers(platform, client)
-        created = client.post("/api/v1/tasks", json={"title": "Check the backups"}, headers=headers)
-        assert created.status_code == 201, created.text
-        task_id = created.json()["id"]
-
-        def activity() -> list[str]:
-            entries = client.get(f"/api/v1/tasks/{task_id}/activity", headers=headers)
-            return [entry["event_type"] for entry in entries.json()]
-
-        assert eventually(activity, timeout=60) == ["task.created"]
+        task_reaches_the_worker(client, admin_headers(platform.secrets, client))
         assert client.get("/metrics").status_code == 404
 
 
-def prometheus(platform: Platform, path: str, **params: str) -> Any:
-    response = httpx.get(f"http://127.0.0.1:{platform.prometheus_port}{path}", params=params)
-    response.raise_for_status()
-    return response.json()["data"]
-
-
 def test_prometheus_scrapes_every_job_and_evaluates_every_rule(platform: Platform) -> None:
-    def all_up() -> bool:
-        results = prometheus(platform, "/api/v1/query", query="up")["result"]
-        up = {r["metric"]["job"]: r["value"][1] for r in results}
-        assert set(up) == SCRAPE_JOBS, f"jobs: {sorted(up)}"
-        assert all(value == "1" for value in up.values()), up
-        return True
+    every_target_up(platform.prometheus_port, dict.fromkeys(SCRAPE_JOBS, 1))
 
-    eventually(all_up, timeout=150, interval=5)
-
-    groups = prometheus(platform, "/api/v1/rules")["groups"]
+    groups = prometheus_data(platform.prometheus_port, "/api/v1/rules")["groups"]
     sources = sorted((REPO / "observability" / "prometheus" / "rules").glob("*.yml"))
     expected = sum(len(yaml.safe_load(path.read_text())["groups"]) for path in sources)
     assert len(groups) == expected
     broken = [r["name"] for g in groups for r in g["rules"] if r.get("health") == "err"]
     assert broken == []
-    failures = prometheus(
-        platform, "/api/v1/query", query="sum(prometheus_rule_evaluation_failures_total)"
+    failures = prometheus_data(
+        platform.prometheus_port,
+        "/api/v1/query",
+        query="sum(prometheus_rule_evaluation_failures_total)",
     )["result"]
     assert failures == [] or failures[0]["value"][1] == "0"
 
@@ -302,7 +248,7 @@ def test_settings_change_restarts_only_the_affected_service(platform: Platform) 
 
 def test_backup_drop_restore_brings_every_row_back(platform: Platform, ca_file: Path) -> None:
     with api(platform, ca_file) as client:
-        headers = admin_headers(platform, client)
+        headers = admin_headers(platform.secrets, client)
         for title in ("one", "two", "three"):
             client.post("/api/v1/tasks", json={"title": title}, headers=headers).raise_for_status()
     fingerprint_sql = (
@@ -333,7 +279,7 @@ def test_everything_comes_back_after_a_host_restart(platform: Platform, ca_file:
     platform.host.wait_running(timeout=180)
     with api(platform, ca_file) as client:
         eventually(lambda: client.get("/readyz").status_code == 200, timeout=180)
-        headers = admin_headers(platform, client)
+        headers = admin_headers(platform.secrets, client)
         listed = client.get("/api/v1/tasks", headers=headers)
         assert listed.status_code == 200
     for service in SERVICES:

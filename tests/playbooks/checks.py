@@ -1,0 +1,92 @@
+"""Checks of a converged platform from the outside, shared by the single- and three-host tests."""
+
+from __future__ import annotations
+
+import ssl
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+# Every scrape job Prometheus gets from the inventory.
+SCRAPE_JOBS = {
+    "prometheus",
+    "alertmanager",
+    "node",
+    "postgres",
+    "redis",
+    "rabbitmq",
+    "orgo-api",
+    "orgo-worker",
+}
+
+
+def eventually(check: Callable[[], Any], timeout: float = 120, interval: float = 2) -> Any:
+    """The first truthy result of check(), or the last error/falsy result as a failure."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+            if result:
+                return result
+            last = result
+        except (AssertionError, httpx.HTTPError) as exc:
+            last = exc
+        time.sleep(interval)
+    raise AssertionError(f"not true after {timeout}s: {last!r}")
+
+
+def https_client(port: int, ca_file: Path) -> httpx.Client:
+    """A client of nginx on a published loopback port that verifies its certificate."""
+    return httpx.Client(
+        base_url=f"https://localhost:{port}",
+        verify=ssl.create_default_context(cafile=str(ca_file)),
+        timeout=10,
+    )
+
+
+def admin_headers(secrets: Path, client: httpx.Client) -> dict[str, str]:
+    """Logs in as the generated admin (password from the deployment's secrets directory)."""
+    password = (secrets / "admin-password").read_text().strip()
+    token = client.post(
+        "/api/v1/auth/token", data={"username": "admin@example.com", "password": password}
+    )
+    assert token.status_code == 200, token.text
+    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
+def task_reaches_the_worker(client: httpx.Client, headers: dict[str, str]) -> None:
+    """Creates a task and waits for the worker's activity entry (API -> DB -> broker -> worker)."""
+    created = client.post("/api/v1/tasks", json={"title": "Check the backups"}, headers=headers)
+    assert created.status_code == 201, created.text
+    task_id = created.json()["id"]
+
+    def activity() -> list[str]:
+        entries = client.get(f"/api/v1/tasks/{task_id}/activity", headers=headers)
+        return [entry["event_type"] for entry in entries.json()]
+
+    assert eventually(activity, timeout=60) == ["task.created"]
+
+
+def prometheus_data(port: int, path: str, **params: str) -> Any:
+    response = httpx.get(f"http://127.0.0.1:{port}{path}", params=params)
+    response.raise_for_status()
+    return response.json()["data"]
+
+
+def every_target_up(port: int, targets_per_job: dict[str, int]) -> None:
+    """Waits until Prometheus scrapes every job with the given number of targets, all up."""
+
+    def all_up() -> bool:
+        results = prometheus_data(port, "/api/v1/query", query="up")["result"]
+        targets = Counter(r["metric"]["job"] for r in results)
+        assert targets == Counter(targets_per_job), f"targets per job: {dict(targets)}"
+        down = [r["metric"] for r in results if r["value"][1] != "1"]
+        assert down == [], f"down: {down}"
+        return True
+
+    eventually(all_up, timeout=150, interval=5)
