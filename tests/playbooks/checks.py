@@ -78,11 +78,14 @@ def prometheus_data(port: int, path: str, **params: str) -> Any:
     return response.json()["data"]
 
 
-def every_target_up(port: int, targets_per_job: dict[str, int]) -> None:
-    """Waits until Prometheus scrapes every job with the given number of targets, all up."""
+def every_target_up(port: int, env: str, targets_per_job: dict[str, int]) -> None:
+    """Waits until Prometheus scrapes every job of the deployment `env` with the given
+    number of targets, all up. (Series without the label come from the package's default
+    configuration, scraped before the role's replaced it, and linger until stale.)"""
 
     def all_up() -> bool:
-        results = prometheus_data(port, "/api/v1/query", query="up")["result"]
+        query = f'up{{env="{env}"}}'
+        results = prometheus_data(port, "/api/v1/query", query=query)["result"]
         targets = Counter(r["metric"]["job"] for r in results)
         assert targets == Counter(targets_per_job), f"targets per job: {dict(targets)}"
         down = [r["metric"] for r in results if r["value"][1] != "1"]

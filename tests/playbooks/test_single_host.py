@@ -215,7 +215,7 @@ def test_login_create_task_and_see_the_workers_effect(platform: Platform, ca_fil
 
 
 def test_prometheus_scrapes_every_job_and_evaluates_every_rule(platform: Platform) -> None:
-    every_target_up(platform.prometheus_port, dict.fromkeys(SCRAPE_JOBS, 1))
+    every_target_up(platform.prometheus_port, platform.host.name, dict.fromkeys(SCRAPE_JOBS, 1))
 
     groups = prometheus_data(platform.prometheus_port, "/api/v1/rules")["groups"]
     sources = sorted((REPO / "observability" / "prometheus" / "rules").glob("*.yml"))

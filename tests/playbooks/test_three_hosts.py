@@ -37,6 +37,7 @@ from tests.playbooks.hosts import (
 pytestmark = pytest.mark.timeout(2400)
 
 NETWORK = "orgo-it-three"
+DEPLOYMENT = "three-hosts"
 SUBNET = "10.89.77.0/24"
 # container name -> (address on the network, inventory groups)
 HOSTS = {
@@ -68,7 +69,7 @@ def three_host_inventory(directory: Path, secrets: Path) -> Path:
     connection = yaml.safe_load((everything / "connection.yml").read_text())
     del connection["ansible_host"]
     (everything / "connection.yml").write_text(yaml.safe_dump(connection))
-    test_settings = {"orgo_secrets_dir": str(secrets), "orgo_deployment_name": "three-hosts"}
+    test_settings = {"orgo_secrets_dir": str(secrets), "orgo_deployment_name": DEPLOYMENT}
     (everything / "test.yml").write_text(yaml.safe_dump(test_settings))
     groups: dict[str, dict[str, dict[str, dict[str, str]]]] = {}
     for name, (address, member_of) in HOSTS.items():
@@ -137,7 +138,7 @@ def test_a_task_travels_from_the_app_host_through_the_data_host(
 def test_prometheus_on_the_monitoring_host_scrapes_all_three(three: ThreeHosts) -> None:
     expected = dict.fromkeys(SCRAPE_JOBS, 1)
     expected["node"] = len(HOSTS)
-    every_target_up(three.hosts["orgo-it-mon"].published[9090], expected)
+    every_target_up(three.hosts["orgo-it-mon"].published[9090], DEPLOYMENT, expected)
 
 
 def test_the_firewall_keeps_strangers_off_internal_ports(three: ThreeHosts) -> None:
