@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -23,11 +22,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.harness.processes import free_port
-from tests.playbooks.hosts import IMAGE, PODMAN_ENV, REPO, podman
+from tests.playbooks.hosts import IMAGE, PODMAN_ENV, REPO, Run, podman
 
 RESULTS = Path(__file__).resolve().parent / "results"
-NAME = "orgo-local"  # scripts/up.sh's container
-RECAP = re.compile(r"ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
+NAME = "orgo-local"  # scripts/up.sh's container, and its host in inventories/local
 GIB = 1024**3
 
 
@@ -53,11 +51,8 @@ def up(env: dict[str, str]) -> UpRun:
     seconds = round(time.monotonic() - started, 1)
     if result.returncode != 0:
         sys.exit(f"make up failed after {seconds} s:\n{result.stdout[-3000:]}{result.stderr}")
-    recaps = RECAP.findall(result.stdout)
-    if not recaps:
-        sys.exit(f"no play recap in make up's output:\n{result.stdout[-3000:]}")
-    ok, changed, _, failed = (int(n) for n in recaps[-1])
-    return UpRun(seconds, ok, changed, failed)
+    recap = Run(result.returncode, result.stdout).recap(NAME)
+    return UpRun(seconds, recap["ok"], recap["changed"], recap["failed"])
 
 
 # (usage file, memory.stat key of inactive page cache) for cgroup v2 and for cgroup v1

@@ -58,9 +58,14 @@ def local_inventory_copy(directory: Path, host_name: str, secrets: Path) -> Path
     settings = yaml.safe_load(connection.read_text())
     settings["ansible_host"] = host_name
     connection.write_text(yaml.safe_dump(settings))
-    test_settings = {"orgo_secrets_dir": str(secrets), "orgo_deployment_name": host_name}
-    (inventory / "group_vars" / "all" / "test.yml").write_text(yaml.safe_dump(test_settings))
+    write_test_settings(inventory, secrets, deployment=host_name)
     return inventory
+
+
+def write_test_settings(inventory: Path, secrets: Path, deployment: str) -> None:
+    """A throwaway secrets directory and the deployment's name (its Prometheus `env`)."""
+    settings = {"orgo_secrets_dir": str(secrets), "orgo_deployment_name": deployment}
+    (inventory / "group_vars" / "all" / "test.yml").write_text(yaml.safe_dump(settings))
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ from tests.playbooks.checks import (
     https_client,
     task_reaches_the_worker,
 )
+from tests.playbooks.conftest import write_test_settings
 from tests.playbooks.hosts import (
     IMAGE,
     PLAYBOOKS,
@@ -39,13 +40,13 @@ pytestmark = pytest.mark.timeout(2400)
 NETWORK = "orgo-it-three"
 DEPLOYMENT = "three-hosts"
 SUBNET = "10.89.77.0/24"
-# container name -> (address on the network, inventory groups)
+# container name -> (address on the network, inventory groups, ports published on loopback)
 HOSTS = {
-    "orgo-it-data": ("10.89.77.10", ["orgo_db", "orgo_mq", "orgo_cache"]),
-    "orgo-it-app": ("10.89.77.11", ["orgo_app"]),
-    "orgo-it-mon": ("10.89.77.12", ["orgo_monitoring"]),
+    "orgo-it-data": ("10.89.77.10", ["orgo_db", "orgo_mq", "orgo_cache"], ()),
+    "orgo-it-app": ("10.89.77.11", ["orgo_app"], (443,)),
+    "orgo-it-mon": ("10.89.77.12", ["orgo_monitoring"], (9090,)),
 }
-INTERNAL_PORTS = {"data": (5432, 6379, 5672), "app": (8000,)}
+DATA_PORTS = (5432, 6379, 5672)
 
 
 @dataclass
@@ -69,10 +70,9 @@ def three_host_inventory(directory: Path, secrets: Path) -> Path:
     connection = yaml.safe_load((everything / "connection.yml").read_text())
     del connection["ansible_host"]
     (everything / "connection.yml").write_text(yaml.safe_dump(connection))
-    test_settings = {"orgo_secrets_dir": str(secrets), "orgo_deployment_name": DEPLOYMENT}
-    (everything / "test.yml").write_text(yaml.safe_dump(test_settings))
+    write_test_settings(inventory, secrets, DEPLOYMENT)
     groups: dict[str, dict[str, dict[str, dict[str, str]]]] = {}
-    for name, (address, member_of) in HOSTS.items():
+    for name, (address, member_of, _) in HOSTS.items():
         for group in member_of:
             groups.setdefault(group, {"hosts": {}})["hosts"][name] = {
                 "ansible_host": name,
@@ -90,10 +90,7 @@ def three(host_image: None, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     create_network(NETWORK, SUBNET)
     hosts: dict[str, Host] = {}
     try:
-        for name, (address, groups) in HOSTS.items():
-            ports = (
-                (443,) if "orgo_app" in groups else (9090,) if "orgo_monitoring" in groups else ()
-            )
+        for name, (address, _, ports) in HOSTS.items():
             hosts[name] = start_host(name, ports=ports, network=NETWORK, ip=address)
         first = playbook("site.yml", inventory, {})
         yield ThreeHosts(hosts, secrets, first)
@@ -112,7 +109,7 @@ def test_every_host_converges(three: ThreeHosts) -> None:
 def test_data_services_listen_on_the_data_hosts_private_address(three: ThreeHosts) -> None:
     data = testinfra.get_host("podman://orgo-it-data")
     address = three.address("orgo-it-data")
-    for port in INTERNAL_PORTS["data"]:
+    for port in DATA_PORTS:
         assert data.socket(f"tcp://{address}:{port}").is_listening, port
         assert not data.socket(f"tcp://0.0.0.0:{port}").is_listening, port
 
@@ -160,7 +157,7 @@ def test_the_firewall_keeps_strangers_off_internal_ports(three: ThreeHosts) -> N
     )
     try:
         data = three.address("orgo-it-data")
-        for port in INTERNAL_PORTS["data"]:
+        for port in DATA_PORTS:
             probe = podman(
                 "exec",
                 stranger,
