@@ -50,6 +50,7 @@ def run_api(_args: argparse.Namespace) -> None:
         access_log=False,
         proxy_headers=True,
         server_header=False,
+        timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
     )
 
 

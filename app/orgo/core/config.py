@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     web_concurrency: int = Field(1, ge=1, le=64)
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
+    # How long a stopping API lets requests in flight finish before it closes them.
+    graceful_shutdown_seconds: int = Field(10, ge=1, le=600)
 
     database_url: str = "sqlite+aiosqlite:///.orgo/orgo.db"
     database_pool_size: int = Field(10, ge=1, le=200)
