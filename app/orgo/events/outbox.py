@@ -8,9 +8,11 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orgo.models import OutboxEvent, Task, utcnow
+from orgo.schemas import TaskOut
 
 
 class EventType(StrEnum):
@@ -44,14 +46,20 @@ class EventEnvelope(BaseModel):
     changes: dict[str, Any]
 
 
-def record_event(
+# One statement object for every event: its compiled form is cached once, and a Core insert
+# skips the ORM's unit of work (about a third of a task write's CPU time).
+_INSERT_EVENT = insert(OutboxEvent.metadata.tables[OutboxEvent.__tablename__])
+
+
+async def record_event(
     session: AsyncSession,
     event_type: EventType,
-    task: Task,
+    task: Task | TaskOut,
     actor_id: uuid.UUID | None,
     changes: dict[str, Any] | None = None,
-) -> OutboxEvent:
-    """Adds the event to the session, so it commits (or not) with the change itself."""
+) -> None:
+    """Writes the event in the session's transaction, so it commits (or not) with the change
+    itself."""
     envelope = EventEnvelope(
         event_id=uuid.uuid4(),
         event_type=event_type,
@@ -60,12 +68,12 @@ def record_event(
         task=TaskSnapshot.model_validate(task, from_attributes=True),
         changes=changes or {},
     )
-    row = OutboxEvent(
-        id=envelope.event_id,
-        event_type=event_type.value,
-        aggregate_id=task.id,
-        payload=envelope.model_dump(mode="json"),
-        created_at=envelope.occurred_at,
-    )
-    session.add(row)
-    return row
+    row = {
+        "id": envelope.event_id,
+        "event_type": event_type.value,
+        "aggregate_id": envelope.task.id,
+        "payload": envelope.model_dump(mode="json"),
+        "created_at": envelope.occurred_at,
+        "published_at": None,
+    }
+    await session.execute(_INSERT_EVENT, [row])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orgo.errors import Conflict, Forbidden, InvalidField, NotFound
@@ -46,10 +46,15 @@ async def load_visible(session: AsyncSession, user: Principal, task_id: uuid.UUI
     return task
 
 
-async def create_task(session: AsyncSession, user: Principal, data: TaskCreate) -> Task:
+# A Core insert through one cached statement: creating is the hot write path, and the ORM's
+# unit of work would double its CPU time for an object nobody reads back.
+_INSERT_TASK = insert(Task.metadata.tables[Task.__tablename__])
+
+
+async def create_task(session: AsyncSession, user: Principal, data: TaskCreate) -> TaskOut:
     await _check_assignee(session, data.assignee_id)
     now = utcnow()
-    task = Task(
+    task = TaskOut(
         id=uuid.uuid4(),
         title=data.title,
         description=data.description,
@@ -60,8 +65,8 @@ async def create_task(session: AsyncSession, user: Principal, data: TaskCreate) 
         created_at=now,
         updated_at=now,
     )
-    session.add(task)
-    record_event(session, EventType.task_created, task, actor_id=user.id)
+    await session.execute(_INSERT_TASK, [task.model_dump()])
+    await record_event(session, EventType.task_created, task, actor_id=user.id)
     return task
 
 
@@ -93,7 +98,7 @@ async def update_task(
         if "due_at" in changes or "status" in changes:
             task.overdue_notified_at = None
         task.updated_at = utcnow()
-        record_event(session, EventType.task_updated, task, actor_id=user.id, changes=changes)
+        await record_event(session, EventType.task_updated, task, actor_id=user.id, changes=changes)
     return task
 
 
@@ -101,7 +106,7 @@ async def delete_task(session: AsyncSession, user: Principal, task_id: uuid.UUID
     task = await load_visible(session, user, task_id)
     if not (user.is_admin or task.owner_id == user.id):
         raise Forbidden("only the task's owner or an admin may delete it")
-    record_event(session, EventType.task_deleted, task, actor_id=user.id)
+    await record_event(session, EventType.task_deleted, task, actor_id=user.id)
     await session.delete(task)
 
 

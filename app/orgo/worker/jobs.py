@@ -76,5 +76,5 @@ async def sweep_overdue(sessions: async_sessionmaker[AsyncSession]) -> int:
         ).all()
         for task in tasks:
             task.overdue_notified_at = now
-            record_event(session, EventType.task_overdue, task, actor_id=None)
+            await record_event(session, EventType.task_overdue, task, actor_id=None)
     return len(tasks)

@@ -31,7 +31,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 async def create_task(body: TaskCreate, user: CurrentUser, session: Session) -> TaskOut:
     task = await service.create_task(session, user, body)
     await session.commit()
-    return TaskOut.model_validate(task)
+    return task
 
 
 @router.get(
