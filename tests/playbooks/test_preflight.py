@@ -96,3 +96,109 @@ def test_missing_password_in_a_non_local_inventory_is_named(tmp_path: Path) -> N
 def test_unknown_secrets_mode_is_named(tmp_path: Path) -> None:
     output = preflight(inventory(tmp_path, GROUPS, orgo_secrets_mode="vault"))
     assert "orgo_secrets_mode=vault: allowed generate, inventory" in output
+
+
+# The S3 target of the backup role (site.yml validates it on the orgo_db hosts).
+KEY_ID = "AKIAEXAMPLEKEYID0001"
+SECRET = "s3cr3t-example-value-never-printed"
+S3: dict[str, object] = {
+    "backup_s3_enabled": True,
+    "backup_s3_endpoint": "https://s3.eu-central-1.amazonaws.com",
+    "backup_s3_bucket": "orgo-backups",
+    "backup_s3_access_key_id": KEY_ID,
+    "backup_s3_secret_access_key": SECRET,
+}
+
+
+def s3_settings(**changes: object) -> dict[str, object]:
+    settings = {**S3, **changes}
+    return {key: value for key, value in settings.items() if value is not None}
+
+
+def test_s3_backups_with_credentials_in_the_secrets_directory_pass(tmp_path: Path) -> None:
+    """Credentials may come from files in orgo_secrets_dir instead of the inventory."""
+    secrets = tmp_path / "secrets"
+    secrets.mkdir(mode=0o700)
+    for name, value in (
+        ("access-key-id", "AKIDFROMFILE"),
+        ("secret-access-key", "secret-from-file"),
+    ):
+        (secrets / f"backup-s3-{name}").write_text(value + "\n")
+    settings = s3_settings(backup_s3_access_key_id=None, backup_s3_secret_access_key=None)
+    output = preflight(inventory(tmp_path, GROUPS, **settings), check=True)
+    assert "secret-from-file" not in output
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"backup_s3_endpoint": None},
+            "backup_s3_endpoint= is not an http(s) URL of the S3 API",
+        ),
+        (
+            {"backup_s3_endpoint": "s3.example.com"},
+            "backup_s3_endpoint=s3.example.com is not an http(s) URL of the S3 API",
+        ),
+        (
+            {"backup_s3_endpoint": "ftp://s3.example.com"},
+            "backup_s3_endpoint=ftp://s3.example.com is not an http(s) URL of the S3 API",
+        ),
+        (
+            {"backup_s3_endpoint": "https://AKID:hunter2hunter2@s3.example.com"},
+            "backup_s3_endpoint=(not shown: it carries credentials) is not an http(s) URL",
+        ),
+        ({"backup_s3_bucket": None}, "backup_s3_bucket= is not a bucket name"),
+        (
+            {"backup_s3_bucket": "Orgo_Backups"},
+            "backup_s3_bucket=Orgo_Backups is not a bucket name",
+        ),
+        ({"backup_s3_prefix": "/orgo/"}, "backup_s3_prefix=/orgo/: allowed"),
+        ({"backup_s3_prefix": "orgo/../etc"}, "backup_s3_prefix=orgo/../etc: allowed"),
+        ({"backup_s3_region": "eu central"}, "backup_s3_region=eu central: allowed"),
+        ({"backup_s3_provider": "GCS"}, "backup_s3_provider=GCS: allowed AWS, Minio, Ceph, Other"),
+        ({"backup_s3_enabled": "maybe"}, "backup_s3_enabled=maybe: allowed true, false"),
+        ({"backup_retention_days": 0}, "backup_retention_days=0: allowed a whole number of days"),
+        ({"backup_retention_days": "week"}, "backup_retention_days=week: allowed a whole number"),
+    ],
+)
+def test_bad_s3_backup_setting_is_named(
+    tmp_path: Path, changes: dict[str, object], message: str
+) -> None:
+    output = preflight(inventory(tmp_path, GROUPS, **s3_settings(**changes)))
+    assert message in output
+    assert "hunter2" not in output
+    assert SECRET not in output
+
+
+def test_missing_s3_credentials_are_named_without_showing_the_other(tmp_path: Path) -> None:
+    output = preflight(inventory(tmp_path, GROUPS, **s3_settings(backup_s3_secret_access_key=None)))
+    assert "backup_s3_secret_access_key missing or containing whitespace" in output
+    assert f"{tmp_path}/secrets/backup-s3-secret-access-key (mode 0600)" in output
+    assert "backup_s3_access_key_id missing" not in output
+    assert KEY_ID not in output
+
+
+def test_a_secret_with_whitespace_is_named_but_not_shown(tmp_path: Path) -> None:
+    secret = "two words-that-break-the-config"
+    output = preflight(
+        inventory(tmp_path, GROUPS, **s3_settings(backup_s3_secret_access_key=secret))
+    )
+    assert "backup_s3_secret_access_key missing or containing whitespace" in output
+    assert "words-that-break" not in output
+
+
+def test_s3_settings_are_not_checked_while_s3_is_off(tmp_path: Path) -> None:
+    preflight(
+        inventory(tmp_path, GROUPS, backup_s3_enabled=False, backup_s3_endpoint="nonsense"),
+        check=True,
+    )
+
+
+def test_restore_names_an_unknown_source_before_stopping_anything(tmp_path: Path) -> None:
+    for source, extra in (("tape", {}), ("s3", {"backup_s3_enabled": False})):
+        path = inventory(tmp_path, GROUPS, **extra)
+        run = playbook("restore.yml", path, {"backup_source": source}, check=False)
+        assert run.returncode != 0
+        assert f"backup_source={source}: allowed local" in run.output
+        assert "Restore | stop API and worker" not in run.output
