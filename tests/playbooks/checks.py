@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import ssl
 import time
 from collections import Counter
@@ -10,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.playbooks.hosts import Host
 
 # Every scrape job Prometheus gets from the inventory.
 SCRAPE_JOBS = {
@@ -93,3 +96,16 @@ def every_target_up(port: int, env: str, targets_per_job: dict[str, int]) -> Non
         return True
 
     eventually(all_up, timeout=150, interval=5)
+
+
+def psql(host: Host, sql: str) -> str:
+    """One query against the app's database on HOST, as postgres; the unaligned result."""
+    return host.exec(f"runuser -u postgres -- psql -d orgo -tAc {json.dumps(sql)}").strip()
+
+
+def database_fingerprint(host: Host) -> dict[str, str]:
+    """Row count and an md5 of every row of the app's tables: equal fingerprints before a
+    backup and after a restore mean every row came back."""
+    sql = "select count(*) || ':' || md5(string_agg(t::text, ',' order by t.id)) from {} t"
+    tables = ("users", "tasks", "task_activity", "notifications")
+    return {table: psql(host, sql.format(table)) for table in tables}

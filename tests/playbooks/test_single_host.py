@@ -7,7 +7,6 @@ backup and restore, a restart of the whole host). Order matters: drills come las
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 
@@ -19,10 +18,12 @@ import yaml
 from tests.playbooks.checks import (
     SCRAPE_JOBS,
     admin_headers,
+    database_fingerprint,
     eventually,
     every_target_up,
     https_client,
     prometheus_data,
+    psql,
     task_reaches_the_worker,
 )
 from tests.playbooks.conftest import Platform
@@ -67,11 +68,6 @@ def ca_file(platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> Pat
 
 def api(platform: Platform, ca_file: Path) -> httpx.Client:
     return https_client(platform.https_port, ca_file)
-
-
-def psql(platform: Platform, sql: str) -> str:
-    command = f"runuser -u postgres -- psql -d orgo -tAc {json.dumps(sql)}"
-    return platform.host.exec(command).strip()
 
 
 def started_at(platform: Platform) -> dict[str, str]:
@@ -251,16 +247,8 @@ def test_backup_drop_restore_brings_every_row_back(platform: Platform, ca_file: 
         headers = admin_headers(platform.secrets, client)
         for title in ("one", "two", "three"):
             client.post("/api/v1/tasks", json={"title": title}, headers=headers).raise_for_status()
-    fingerprint_sql = (
-        "select count(*) || ':' || md5(string_agg(t::text, ',' order by t.id)) from {table} t"
-    )
-    tables = ("users", "tasks", "task_activity", "notifications")
-
-    def fingerprint() -> dict[str, str]:
-        return {table: psql(platform, fingerprint_sql.format(table=table)) for table in tables}
-
-    eventually(lambda: int(psql(platform, "select count(*) from task_activity")) >= 4)
-    before = fingerprint()
+    eventually(lambda: int(psql(platform.host, "select count(*) from task_activity")) >= 4)
+    before = database_fingerprint(platform.host)
     playbook("backup.yml", platform.inventory, {})
     platform.host.exec("runuser -u postgres -- dropdb --force orgo")
     assert "orgo" not in platform.host.exec(
@@ -269,7 +257,7 @@ def test_backup_drop_restore_brings_every_row_back(platform: Platform, ca_file: 
 
     playbook("restore.yml", platform.inventory, {})
 
-    assert fingerprint() == before
+    assert database_fingerprint(platform.host) == before
     with api(platform, ca_file) as client:
         eventually(lambda: client.get("/readyz").status_code == 200)
 

@@ -2,12 +2,17 @@
 
 One converge of site.yml over three systemd container hosts whose addresses come only from
 the inventory; then the app on one host must reach PostgreSQL, Redis and RabbitMQ on
-another, and Prometheus on the third must scrape them all.
+another, and Prometheus on the third must scrape them all. The backups of the data host go
+to an S3-compatible server (`rclone serve s3`) on the control machine's address on the
+network, and the drills at the end restore from it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +24,11 @@ import yaml
 from tests.playbooks.checks import (
     SCRAPE_JOBS,
     admin_headers,
+    database_fingerprint,
+    eventually,
     every_target_up,
     https_client,
+    psql,
     task_reaches_the_worker,
 )
 from tests.playbooks.conftest import write_test_settings
@@ -34,6 +42,7 @@ from tests.playbooks.hosts import (
     podman,
     start_host,
 )
+from tests.playbooks.s3 import S3Server, serve_s3
 
 pytestmark = pytest.mark.timeout(2400)
 
@@ -47,13 +56,18 @@ HOSTS = {
     "orgo-it-mon": ("10.89.77.12", ["orgo_monitoring"], (9090,)),
 }
 DATA_PORTS = (5432, 6379, 5672)
+# The backups' bucket, and the prefix the role defaults to (<deployment>/postgresql).
+BUCKET = "orgo-backups"
+BACKUPS = f"{BUCKET}/{DEPLOYMENT}/postgresql"
 
 
 @dataclass
 class ThreeHosts:
     hosts: dict[str, Host]
+    inventory: Path
     secrets: Path
     first_run: Run
+    s3: S3Server
 
     def address(self, name: str) -> str:
         return HOSTS[name][0]
@@ -82,6 +96,32 @@ def three_host_inventory(directory: Path, secrets: Path) -> Path:
     return inventory
 
 
+def network_gateway(network: str) -> str:
+    """The control machine's address on a podman network (its bridge exists once a
+    container is attached)."""
+    template = "{{range .Subnets}}{{.Gateway}}{{end}}"
+    return podman("network", "inspect", network, "--format", template).stdout.strip()
+
+
+def backups_to_s3(inventory: Path, secrets: Path, s3: S3Server) -> None:
+    """Turns on the backup role's S3 target: settings in the inventory, credentials in
+    the deployment's secrets directory (where the role reads them from, mode 0600)."""
+    settings = {
+        "backup_s3_enabled": True,
+        "backup_s3_endpoint": s3.endpoint,
+        "backup_s3_bucket": BUCKET,
+    }
+    (inventory / "group_vars" / "all" / "backup.yml").write_text(yaml.safe_dump(settings))
+    secrets.mkdir(mode=0o700, exist_ok=True)
+    credentials = {
+        "backup-s3-access-key-id": s3.access_key_id,
+        "backup-s3-secret-access-key": s3.secret_access_key,
+    }
+    for name, value in credentials.items():
+        (secrets / name).write_text(value)
+        (secrets / name).chmod(0o600)
+
+
 @pytest.fixture(scope="module")
 def three(host_image: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreeHosts]:
     directory = tmp_path_factory.mktemp("three")
@@ -92,8 +132,15 @@ def three(host_image: None, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     try:
         for name, (address, _, ports) in HOSTS.items():
             hosts[name] = start_host(name, ports=ports, network=NETWORK, ip=address)
-        first = playbook("site.yml", inventory, {})
-        yield ThreeHosts(hosts, secrets, first)
+        with serve_s3(network_gateway(NETWORK), directory / "s3") as s3:
+            address, port = s3.endpoint.removeprefix("http://").split(":")
+            reach = f"timeout 5 bash -c 'echo > /dev/tcp/{address}/{port}'"
+            probe = podman("exec", "orgo-it-data", "bash", "-c", reach, check=False)
+            assert probe.returncode == 0, f"the data host cannot reach {s3.endpoint}"
+            s3.client("mkdir", f"s3:{BUCKET}")
+            backups_to_s3(inventory, secrets, s3)
+            first = playbook("site.yml", inventory, {})
+            yield ThreeHosts(hosts, inventory, secrets, first, s3)
     finally:
         for host in hosts.values():
             host.remove()
@@ -174,3 +221,108 @@ def test_the_firewall_keeps_strangers_off_internal_ports(three: ThreeHosts) -> N
         assert reach.rc == 0, "the app host cannot reach PostgreSQL on the data host"
     finally:
         podman("rm", "-f", "-t", "0", stranger, check=False)
+
+
+def test_the_s3_credentials_are_only_in_the_backup_users_config(three: ThreeHosts) -> None:
+    data = testinfra.get_host("podman://orgo-it-data")
+    config = data.file("/etc/orgo-backup/rclone.conf")
+    assert (config.user, config.group, config.mode) == ("root", "postgres", 0o640)
+    assert three.s3.secret_access_key in config.content_string
+    for path in ("/usr/local/sbin/orgo-backup", "/etc/systemd/system/orgo-backup.service"):
+        assert three.s3.secret_access_key not in data.file(path).content_string, path
+    assert three.s3.secret_access_key not in three.first_run.output
+
+
+def test_backup_to_s3_then_restore_from_it_brings_every_row_back(
+    three: ThreeHosts, tmp_path: Path
+) -> None:
+    """backup.yml uploads the dump (seen through the S3 API, byte for byte); with the local
+    dumps gone and rows deleted and changed, restore.yml -e backup_source=s3 brings every
+    row back."""
+    data = three.hosts["orgo-it-data"]
+    ca_file = tmp_path / "orgo.crt"
+    ca_file.write_text(three.hosts["orgo-it-app"].exec("cat /etc/nginx/tls/orgo.crt"))
+    with https_client(three.hosts["orgo-it-app"].published[443], ca_file) as client:
+        headers = admin_headers(three.secrets, client)
+        for title in ("one", "two", "three"):
+            client.post("/api/v1/tasks", json={"title": title}, headers=headers).raise_for_status()
+    # The worker is done when every task has its activity entry: then nothing changes rows.
+    unprocessed = (
+        "select count(*) from tasks t"
+        " where not exists (select from task_activity a where a.task_id = t.id)"
+    )
+    eventually(lambda: psql(data, unprocessed) == "0")
+    before = database_fingerprint(data)
+
+    playbook("backup.yml", three.inventory, {})
+
+    dump = data.exec("ls -1t /var/backups/orgo/*.dump | head -n 1").strip()
+    assert Path(dump).name in three.s3.objects(BACKUPS)
+    local_sum = data.exec(f"sha256sum {dump}").split()[0]
+    uploaded = tmp_path / "uploaded.dump"
+    three.s3.client("copyto", f"s3:{BACKUPS}/{Path(dump).name}", str(uploaded))
+    assert hashlib.sha256(uploaded.read_bytes()).hexdigest() == local_sum
+
+    data.exec("rm -f /var/backups/orgo/*.dump")
+    psql(
+        data,
+        "delete from notifications; delete from task_activity; update tasks set title = 'lost'",
+    )
+    assert database_fingerprint(data) != before
+
+    playbook("restore.yml", three.inventory, {"backup_source": "s3"})
+
+    assert database_fingerprint(data) == before
+    with https_client(three.hosts["orgo-it-app"].published[443], ca_file) as client:
+        eventually(lambda: client.get("/readyz").status_code == 200)
+
+
+def test_the_bucket_keeps_dumps_only_as_long_as_the_retention(
+    three: ThreeHosts, tmp_path: Path
+) -> None:
+    """A dump older than backup_retention_days (7) is deleted from the bucket by the next
+    backup; newer dumps and objects that are not dumps stay. The old dump is uploaded the
+    way the backup uploads (rclone keeps the file's modification time as the object's, and
+    retention reads it), from a file 30 days old."""
+    old = tmp_path / "orgo-20200101T023000Z.dump"
+    old.write_bytes(b"an old dump")
+    month_ago = time.time() - 30 * 86400
+    os.utime(old, (month_ago, month_ago))
+    notes = tmp_path / "README.txt"
+    notes.write_text("not a dump")
+    os.utime(notes, (month_ago, month_ago))
+    for path in (old, notes):
+        three.s3.client("copyto", str(path), f"s3:{BACKUPS}/{path.name}")
+    before = three.s3.objects(BACKUPS)
+    assert old.name in before and notes.name in before
+
+    playbook("backup.yml", three.inventory, {})
+
+    after = three.s3.objects(BACKUPS)
+    newest = three.hosts["orgo-it-data"].exec("ls -1t /var/backups/orgo/*.dump | head -n 1")
+    assert old.name not in after
+    assert set(after) == (set(before) - {old.name}) | {Path(newest.strip()).name}
+
+
+def test_a_failed_upload_fails_the_backup_and_names_it_without_the_secret(
+    three: ThreeHosts,
+) -> None:
+    """With the bucket gone the unit fails, backup.yml fails with the unit's journal of that
+    run, and neither shows the credentials."""
+    three.s3.client("purge", f"s3:{BUCKET}")
+    try:
+        run = playbook("backup.yml", three.inventory, {}, check=False)
+        journal = three.hosts["orgo-it-data"].exec(
+            "journalctl --no-pager --output=cat -u orgo-backup.service"
+        )
+        state = three.hosts["orgo-it-data"].exec("systemctl is-failed orgo-backup.service || true")
+    finally:
+        three.s3.client("mkdir", f"s3:{BUCKET}")
+    assert run.returncode != 0
+    assert state.strip() == "failed"
+    message = "orgo-backup: FAILED to upload orgo-"
+    assert message in journal
+    assert message in run.output and "NoSuchBucket" in run.output
+    for secret in (three.s3.secret_access_key, three.s3.access_key_id):
+        assert secret not in journal
+        assert secret not in run.output
