@@ -11,6 +11,9 @@ import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 _HANDED_OUT: set[int] = set()
 
@@ -31,15 +34,22 @@ def free_port() -> int:
             return port
 
 
-def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
-    """Polls `check` until it returns True, or fails naming `what` after `timeout` seconds."""
+def wait_until(check: Callable[[], T], timeout: float, what: str, interval: float = 0.1) -> T:
+    """Polls `check` until it returns something truthy and returns that; after `timeout`
+    seconds fails naming `what` and the last result or error (an error counts as "not yet")."""
     deadline = time.monotonic() + timeout
+    last: object = None
     while time.monotonic() < deadline:
-        with contextlib.suppress(Exception):
-            if check():
-                return
+        try:
+            result = check()
+        except Exception as exc:
+            last = exc
+        else:
+            if result:
+                return result
+            last = result
         time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}; last: {last!r}")
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

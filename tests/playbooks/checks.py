@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import ssl
-import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from tests.harness.processes import wait_until
 from tests.playbooks.hosts import Host
 
 # Every scrape job Prometheus gets from the inventory.
@@ -25,22 +24,6 @@ SCRAPE_JOBS = {
     "orgo-api",
     "orgo-worker",
 }
-
-
-def eventually(check: Callable[[], Any], timeout: float = 120, interval: float = 2) -> Any:
-    """The first truthy result of check(), or the last error/falsy result as a failure."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-            if result:
-                return result
-            last = result
-        except (AssertionError, httpx.HTTPError) as exc:
-            last = exc
-        time.sleep(interval)
-    raise AssertionError(f"not true after {timeout}s: {last!r}")
 
 
 def https_client(port: int, ca_file: Path) -> httpx.Client:
@@ -72,7 +55,12 @@ def task_reaches_the_worker(client: httpx.Client, headers: dict[str, str]) -> No
         entries = client.get(f"/api/v1/tasks/{task_id}/activity", headers=headers)
         return [entry["event_type"] for entry in entries.json()]
 
-    assert eventually(activity, timeout=60) == ["task.created"]
+    assert wait_until(activity, 60, "the worker's activity entry", 2) == ["task.created"]
+
+
+def wait_ready(client: httpx.Client, timeout: float = 120) -> None:
+    """Waits until the API (through nginx) answers /readyz with 200."""
+    wait_until(lambda: client.get("/readyz").status_code == 200, timeout, "/readyz", 2)
 
 
 def prometheus_data(port: int, path: str, **params: str) -> Any:
@@ -95,7 +83,7 @@ def every_target_up(port: int, env: str, targets_per_job: dict[str, int]) -> Non
         assert down == [], f"down: {down}"
         return True
 
-    eventually(all_up, timeout=150, interval=5)
+    wait_until(all_up, 150, f"every target of {env} up", 5)
 
 
 def psql(host: Host, sql: str) -> str:

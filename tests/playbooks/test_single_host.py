@@ -15,16 +15,17 @@ import pytest
 import testinfra
 import yaml
 
+from tests.harness.processes import wait_until
 from tests.playbooks.checks import (
     SCRAPE_JOBS,
     admin_headers,
     database_fingerprint,
-    eventually,
     every_target_up,
     https_client,
     prometheus_data,
     psql,
     task_reaches_the_worker,
+    wait_ready,
 )
 from tests.playbooks.conftest import Platform
 from tests.playbooks.hosts import REPO, playbook, podman
@@ -247,7 +248,12 @@ def test_backup_drop_restore_brings_every_row_back(platform: Platform, ca_file: 
         headers = admin_headers(platform.secrets, client)
         for title in ("one", "two", "three"):
             client.post("/api/v1/tasks", json={"title": title}, headers=headers).raise_for_status()
-    eventually(lambda: int(psql(platform.host, "select count(*) from task_activity")) >= 4)
+    wait_until(
+        lambda: int(psql(platform.host, "select count(*) from task_activity")) >= 4,
+        120,
+        "the worker's four activity entries",
+        2,
+    )
     before = database_fingerprint(platform.host)
     playbook("backup.yml", platform.inventory, {})
     platform.host.exec("runuser -u postgres -- dropdb --force orgo")
@@ -259,14 +265,14 @@ def test_backup_drop_restore_brings_every_row_back(platform: Platform, ca_file: 
 
     assert database_fingerprint(platform.host) == before
     with api(platform, ca_file) as client:
-        eventually(lambda: client.get("/readyz").status_code == 200)
+        wait_ready(client)
 
 
 def test_everything_comes_back_after_a_host_restart(platform: Platform, ca_file: Path) -> None:
     podman("restart", "-t", "20", platform.host.name)
     platform.host.wait_running(timeout=180)
     with api(platform, ca_file) as client:
-        eventually(lambda: client.get("/readyz").status_code == 200, timeout=180)
+        wait_ready(client, timeout=180)
         headers = admin_headers(platform.secrets, client)
         listed = client.get("/api/v1/tasks", headers=headers)
         assert listed.status_code == 200

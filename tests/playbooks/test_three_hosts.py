@@ -21,15 +21,16 @@ import pytest
 import testinfra
 import yaml
 
+from tests.harness.processes import wait_until
 from tests.playbooks.checks import (
     SCRAPE_JOBS,
     admin_headers,
     database_fingerprint,
-    eventually,
     every_target_up,
     https_client,
     psql,
     task_reaches_the_worker,
+    wait_ready,
 )
 from tests.playbooks.conftest import write_test_settings
 from tests.playbooks.hosts import (
@@ -251,7 +252,7 @@ def test_backup_to_s3_then_restore_from_it_brings_every_row_back(
         "select count(*) from tasks t"
         " where not exists (select from task_activity a where a.task_id = t.id)"
     )
-    eventually(lambda: psql(data, unprocessed) == "0")
+    wait_until(lambda: psql(data, unprocessed) == "0", 120, "every event processed", 2)
     before = database_fingerprint(data)
 
     playbook("backup.yml", three.inventory, {})
@@ -274,7 +275,7 @@ def test_backup_to_s3_then_restore_from_it_brings_every_row_back(
 
     assert database_fingerprint(data) == before
     with https_client(three.hosts["orgo-it-app"].published[443], ca_file) as client:
-        eventually(lambda: client.get("/readyz").status_code == 200)
+        wait_ready(client)
 
 
 def test_the_bucket_keeps_dumps_only_as_long_as_the_retention(
