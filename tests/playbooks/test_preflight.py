@@ -74,6 +74,17 @@ def test_port_out_of_range_is_named(tmp_path: Path, value: object) -> None:
     assert f"orgo_redis_port={value} is not a port: allowed 1-65535" in output
 
 
+@pytest.mark.parametrize("group", ["orgo_db", "orgo_cache"])
+def test_a_second_host_in_a_data_group_is_named(tmp_path: Path, group: str) -> None:
+    path = inventory(tmp_path, GROUPS)
+    content = yaml.safe_load(path.read_text())
+    content["all"]["children"][group]["hosts"]["host-b"] = None
+    path.write_text(yaml.safe_dump(content))
+    output = preflight(path)
+    assert f"inventory group {group} has 2 hosts (host-a, host-b)" in output
+    assert "allowed: exactly one in each of orgo_db, orgo_mq, orgo_cache" in output
+
+
 def test_missing_listen_address_is_named(tmp_path: Path) -> None:
     output = preflight(inventory(tmp_path, GROUPS, orgo_listen_address="db.internal"))
     assert "orgo_listen_address must be set to an IP address for host host-a" in output
