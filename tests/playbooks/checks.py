@@ -91,6 +91,11 @@ def psql(host: Host, sql: str) -> str:
     return host.exec(f"runuser -u postgres -- psql -d orgo -tAc {json.dumps(sql)}").strip()
 
 
+def newest_dump(host: Host) -> str:
+    """Path of the newest dump in HOST's backup directory."""
+    return host.exec("ls -1t /var/backups/orgo/*.dump | head -n 1").strip()
+
+
 def database_fingerprint(host: Host) -> dict[str, str]:
     """Row count and an md5 of every row of the app's tables: equal fingerprints before a
     backup and after a restore mean every row came back."""

@@ -28,6 +28,7 @@ from tests.playbooks.checks import (
     database_fingerprint,
     every_target_up,
     https_client,
+    newest_dump,
     psql,
     task_reaches_the_worker,
     wait_ready,
@@ -257,7 +258,7 @@ def test_backup_to_s3_then_restore_from_it_brings_every_row_back(
 
     playbook("backup.yml", three.inventory, {})
 
-    dump = data.exec("ls -1t /var/backups/orgo/*.dump | head -n 1").strip()
+    dump = newest_dump(data)
     assert Path(dump).name in three.s3.objects(BACKUPS)
     local_sum = data.exec(f"sha256sum {dump}").split()[0]
     uploaded = tmp_path / "uploaded.dump"
@@ -300,9 +301,9 @@ def test_the_bucket_keeps_dumps_only_as_long_as_the_retention(
     playbook("backup.yml", three.inventory, {})
 
     after = three.s3.objects(BACKUPS)
-    newest = three.hosts["orgo-it-data"].exec("ls -1t /var/backups/orgo/*.dump | head -n 1")
+    newest = newest_dump(three.hosts["orgo-it-data"])
     assert old.name not in after
-    assert set(after) == (set(before) - {old.name}) | {Path(newest.strip()).name}
+    assert set(after) == (set(before) - {old.name}) | {Path(newest).name}
 
 
 def test_a_failed_upload_fails_the_backup_and_names_it_without_the_secret(
