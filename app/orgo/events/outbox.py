@@ -46,9 +46,36 @@ class EventEnvelope(BaseModel):
     changes: dict[str, Any]
 
 
+# The outbox table, for statements that write events next to other rows (services/tasks.py).
+OUTBOX = OutboxEvent.metadata.tables[OutboxEvent.__tablename__]
 # One statement object for every event: its compiled form is cached once, and a Core insert
 # skips the ORM's unit of work (about a third of a task write's CPU time).
-_INSERT_EVENT = insert(OutboxEvent.metadata.tables[OutboxEvent.__tablename__])
+INSERT_EVENT = insert(OUTBOX)
+
+
+def outbox_row(
+    event_type: EventType,
+    task: Task | TaskOut,
+    actor_id: uuid.UUID | None,
+    changes: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The outbox row of one event about a task: its envelope is what the relay publishes."""
+    envelope = EventEnvelope(
+        event_id=uuid.uuid4(),
+        event_type=event_type,
+        occurred_at=utcnow(),
+        actor_id=actor_id,
+        task=TaskSnapshot.model_validate(task, from_attributes=True),
+        changes=changes or {},
+    )
+    return {
+        "id": envelope.event_id,
+        "event_type": event_type.value,
+        "aggregate_id": envelope.task.id,
+        "payload": envelope.model_dump(mode="json"),
+        "created_at": envelope.occurred_at,
+        "published_at": None,
+    }
 
 
 async def record_event(
@@ -60,20 +87,4 @@ async def record_event(
 ) -> None:
     """Writes the event in the session's transaction, so it commits (or not) with the change
     itself."""
-    envelope = EventEnvelope(
-        event_id=uuid.uuid4(),
-        event_type=event_type,
-        occurred_at=utcnow(),
-        actor_id=actor_id,
-        task=TaskSnapshot.model_validate(task, from_attributes=True),
-        changes=changes or {},
-    )
-    row = {
-        "id": envelope.event_id,
-        "event_type": event_type.value,
-        "aggregate_id": envelope.task.id,
-        "payload": envelope.model_dump(mode="json"),
-        "created_at": envelope.occurred_at,
-        "published_at": None,
-    }
-    await session.execute(_INSERT_EVENT, [row])
+    await session.execute(INSERT_EVENT, [outbox_row(event_type, task, actor_id, changes)])

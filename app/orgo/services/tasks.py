@@ -6,11 +6,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, bindparam, func, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from orgo.errors import Conflict, Forbidden, InvalidField, NotFound
-from orgo.events.outbox import EventType, record_event
+from orgo.events.outbox import INSERT_EVENT, OUTBOX, EventType, outbox_row, record_event
 from orgo.models import Task, TaskActivity, TaskStatus, User, utcnow
 from orgo.schemas import TaskCreate, TaskOut, TaskUpdate
 from orgo.services.users import Principal
@@ -33,8 +33,12 @@ def _visible_to(user: Principal) -> ColumnElement[bool] | None:
     return or_(Task.owner_id == user.id, Task.assignee_id == user.id)
 
 
-async def _check_assignee(session: AsyncSession, assignee_id: uuid.UUID | None) -> None:
-    if assignee_id is not None and await session.get(User, assignee_id) is None:
+async def _check_assignee(
+    database: AsyncSession | AsyncConnection, assignee_id: uuid.UUID | None
+) -> None:
+    if assignee_id is None:
+        return
+    if await database.scalar(select(User.id).where(User.id == assignee_id)) is None:
         raise InvalidField("assignee_id", f"no user with id {assignee_id}")
 
 
@@ -46,13 +50,21 @@ async def load_visible(session: AsyncSession, user: Principal, task_id: uuid.UUI
     return task
 
 
-# A Core insert through one cached statement: creating is the hot write path, and the ORM's
-# unit of work would double its CPU time for an object nobody reads back.
-_INSERT_TASK = insert(Task.metadata.tables[Task.__tablename__])
+# Creating is the hot write path: Core inserts through cached statements, no ORM unit of work
+# for an object nobody reads back. On PostgreSQL the task and its event are one statement (a
+# data-modifying CTE) on an autocommit connection: atomic, and one round trip instead of four
+# (BEGIN, two INSERTs, COMMIT). SQLite has no DML in CTEs, so it gets one transaction.
+_TASKS = Task.metadata.tables[Task.__tablename__]
+_INSERT_TASK = insert(_TASKS)
+_EVENT_PREFIX = "event_"
+_INSERT_TASK_AND_EVENT = (
+    insert(OUTBOX)
+    .values({column.name: bindparam(_EVENT_PREFIX + column.name) for column in OUTBOX.c})
+    .add_cte(insert(_TASKS).values({name: bindparam(name) for name in TaskOut.model_fields}).cte())
+)
 
 
-async def create_task(session: AsyncSession, user: Principal, data: TaskCreate) -> TaskOut:
-    await _check_assignee(session, data.assignee_id)
+async def create_task(engine: AsyncEngine, user: Principal, data: TaskCreate) -> TaskOut:
     now = utcnow()
     task = TaskOut(
         id=uuid.uuid4(),
@@ -65,8 +77,18 @@ async def create_task(session: AsyncSession, user: Principal, data: TaskCreate) 
         created_at=now,
         updated_at=now,
     )
-    await session.execute(_INSERT_TASK, [task.model_dump()])
-    await record_event(session, EventType.task_created, task, actor_id=user.id)
+    event = outbox_row(EventType.task_created, task, actor_id=user.id)
+    async with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await _check_assignee(connection, data.assignee_id)
+            params = task.model_dump() | {_EVENT_PREFIX + k: v for k, v in event.items()}
+            await connection.execute(_INSERT_TASK_AND_EVENT, [params])
+        else:
+            async with connection.begin():
+                await _check_assignee(connection, data.assignee_id)
+                await connection.execute(_INSERT_TASK, [task.model_dump()])
+                await connection.execute(INSERT_EVENT, [event])
     return task
 
 

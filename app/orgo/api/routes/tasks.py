@@ -28,10 +28,10 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
     status_code=status.HTTP_201_CREATED,
     responses={**MALFORMED_BODY, 422: {"model": Problem}},
 )
-async def create_task(body: TaskCreate, user: CurrentUser, session: Session) -> TaskOut:
-    task = await service.create_task(session, user, body)
-    await session.commit()
-    return task
+async def create_task(body: TaskCreate, user: CurrentUser, state: State) -> Response:
+    task = await service.create_task(state.engine, user, body)
+    # Serialised once here: FastAPI would validate the returned model against itself again.
+    return Response(task.model_dump_json(), status.HTTP_201_CREATED, media_type=JSON)
 
 
 @router.get(
