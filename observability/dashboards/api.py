@@ -203,6 +203,8 @@ def _cache(config: Config) -> Row:
                 unit="percentunit",
                 min=0,
                 max=1,
+                # Below half the reads hit, the cache saves the database little.
+                thresholds=bad_warn_ok(0.5, 0.8),
             ),
         ),
     )

@@ -111,6 +111,11 @@ def _processing(config: Config) -> Row:
                     for q, p in ((0.5, 50), (0.99, 99))
                 ),
                 unit="s",
+                # An event is one transaction, like a request: slow past the API's SLO threshold.
+                thresholds=(
+                    Threshold(float("-inf"), "green"),
+                    Threshold(config.slo.latency_threshold_seconds, "red"),
+                ),
             ),
             PanelSpec(
                 "Periodic job runs",
