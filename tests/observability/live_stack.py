@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 
 from observability import alertmanager, blackbox
@@ -30,7 +31,7 @@ from tests.harness.processes import (
     wait_until,
 )
 from tests.harness.services import PostgresServer, RabbitmqServer, RedisServer
-from tests.observability.conftest import ALERTMANAGER_DIR, REPO
+from tests.observability.conftest import ALERTMANAGER_DIR
 
 # Short enough that the worker-down drill takes seconds, long enough to mean "for".
 LIVE_CONFIG = Config(
@@ -44,7 +45,12 @@ LIVE_CONFIG = Config(
     )
 )
 SCRAPE_INTERVAL_SECONDS = 1
-EXPORTER_PACKAGES = (
+# Debian packages of the monitoring side, each providing a command of its own name;
+# scripts/system-deps.sh (make system-deps, run by make test) installs them.
+MONITORING_PACKAGES = (
+    "prometheus",
+    "prometheus-alertmanager",
+    "prometheus-node-exporter",
     "prometheus-postgres-exporter",
     "prometheus-redis-exporter",
     "prometheus-blackbox-exporter",
@@ -319,18 +325,19 @@ def _prometheus(
     )
 
 
-def install_exporters() -> None:
-    """These exporters are not in `make system-deps` (yet)."""
-    subprocess.run(
-        ["bash", "-c", ". scripts/lib.sh && apt_install " + " ".join(EXPORTER_PACKAGES)],
-        cwd=REPO,
-        check=True,
-    )
+def require_monitoring_packages() -> None:
+    """Fails before anything starts when a monitoring package is not installed."""
+    missing = [package for package in MONITORING_PACKAGES if shutil.which(package) is None]
+    if missing:
+        pytest.fail(
+            f"Debian package(s) {', '.join(missing)} not installed: run `make system-deps` "
+            "(scripts/system-deps.sh)"
+        )
 
 
 @contextlib.contextmanager
 def live_stack() -> Any:
-    install_exporters()
+    require_monitoring_packages()
     workdir = Path(tempfile.mkdtemp(prefix="orgo-observability-"))
     started: list[Any] = []
     # RabbitMQ takes the longest to boot: start it next to PostgreSQL and Redis.
