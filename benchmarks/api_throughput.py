@@ -33,6 +33,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 WRK_SCRIPT = HERE / "wrk_report.lua"
 USER_EMAIL = "bench@example.com"
+TASK_FIELDS = {"title": "benchmark task", "description": "written by wrk"}
 
 
 @dataclass(frozen=True)
@@ -142,17 +143,19 @@ def measure(scenario: Scenario, load: Load, server_pid: int) -> Result:
 
 
 @contextmanager
-def baseline_server(workers: int) -> Iterator[tuple[str, int]]:
-    """benchmarks.hello under uvicorn with the API's worker count and server options."""
+def uvicorn_server(
+    app: str, workers: int, ready_path: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, int]]:
+    """An ASGI app of benchmarks/ under uvicorn with the API's worker count and options."""
     port = free_port()
     options = [f"--workers={workers}", f"--port={port}", "--host=127.0.0.1"]
     quiet = ["--no-access-log", "--no-server-header", "--log-level=warning"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "benchmarks.hello:app", *options, *quiet]
+        [sys.executable, "-m", "uvicorn", app, *options, *quiet], env=env or dict(os.environ)
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: httpx.get(f"{url}/hello").status_code == 200, 30, "the baseline")
+        wait_until(lambda: httpx.get(url + ready_path).status_code == 200, 60, app)
         yield url, process.pid
     finally:
         stop_process(process)
@@ -178,6 +181,8 @@ def orgo_api(workers: int) -> Iterator[tuple[MeasuredApi, str]]:
         redis.url,
         ORGO_WEB_CONCURRENCY=str(workers),
         PROMETHEUS_MULTIPROC_DIR=metrics_dir,
+        # The task stays cached through every scenario, the stack floor's included.
+        ORGO_CACHE_TTL_SECONDS="3600",
     )
     api = MeasuredApi("api", env)
     try:
@@ -199,14 +204,29 @@ def orgo_api(workers: int) -> Iterator[tuple[MeasuredApi, str]]:
 
 def orgo_scenarios(api: OrgoProcess, token: str) -> list[Scenario]:
     headers = {"Authorization": f"Bearer {token}"}
-    fields = {"title": "benchmark task", "description": "written by wrk"}
-    task = httpx.post(f"{api.url}/api/v1/tasks", json=fields, headers=headers)
+    task = httpx.post(f"{api.url}/api/v1/tasks", json=TASK_FIELDS, headers=headers)
     task_url = f"{api.url}/api/v1/tasks/{task.raise_for_status().json()['id']}"
     httpx.get(task_url, headers=headers).raise_for_status()  # now it is in the cache
     return [
         Scenario("cached_get", task_url, token=token),
-        Scenario("post", f"{api.url}/api/v1/tasks", "POST", json.dumps(fields), token),
+        Scenario("post", f"{api.url}/api/v1/tasks", "POST", json.dumps(TASK_FIELDS), token),
     ]
+
+
+@contextmanager
+def stack_floor(api: OrgoProcess, get: Scenario, workers: int) -> Iterator[tuple[str, int]]:
+    """benchmarks.stack_floor on the API's PostgreSQL and Redis, reading the cached task."""
+    headers = {"Authorization": f"Bearer {get.token}"}
+    me = httpx.get(f"{api.url}/api/v1/users/me", headers=headers).raise_for_status().json()
+    env = {
+        **os.environ,
+        "FLOOR_DATABASE_URL": api.env["ORGO_DATABASE_URL"].replace("+asyncpg", ""),
+        "FLOOR_REDIS_URL": api.env["ORGO_REDIS_URL"],
+        "FLOOR_OWNER_ID": me["id"],
+        "FLOOR_CACHE_KEY": "orgo:task:" + get.url.rsplit("/", 1)[1],
+    }
+    with uvicorn_server("benchmarks.stack_floor:app", workers, "/cached", env) as server:
+        yield server
 
 
 def judge(results: dict[str, Result]) -> list[dict[str, object]]:
@@ -238,7 +258,15 @@ def markdown(
             f"| {r.name} | {r.requests_per_second:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} "
             f"| {ratio} | {r.server_cpu_ms_per_request:.2f} | {r.non_2xx_3xx} |"
         )
-    lines += ["", "| target | value | result |", "| --- | ---: | --- |"]
+    lines += [
+        "",
+        "`floor_get` and `floor_post` do the same I/O as `cached_get` and `post` and nothing "
+        "else (no authentication, access log, metrics or ORM; `benchmarks/stack_floor.py`): "
+        "what this stack can reach on this machine.",
+        "",
+        "| target | value | result |",
+        "| --- | ---: | --- |",
+    ]
     for v in verdicts:
         lines.append(f"| {v['target']} | {v['value']:.2f} | {'PASS' if v['met'] else 'MISS'} |")
     return "\n".join(lines) + "\n"
@@ -253,12 +281,18 @@ def run(load: Load) -> None:
         "load": asdict(load),
     }
     print(f"baseline: bare FastAPI, {load.workers} uvicorn workers", flush=True)
-    with baseline_server(load.workers) as (url, pid):
+    with uvicorn_server("benchmarks.hello:app", load.workers, "/hello") as (url, pid):
         baseline = measure(Scenario("baseline", f"{url}/hello"), load, pid)
-    print("orgo API on PostgreSQL + Redis", flush=True)
+    print("orgo API on PostgreSQL + Redis, then the stack floor on the same", flush=True)
     with orgo_api(load.workers) as (api, token):
-        pid = api.pid
-        measured = [measure(scenario, load, pid) for scenario in orgo_scenarios(api, token)]
+        get, post = orgo_scenarios(api, token)
+        measured = [measure(scenario, load, api.pid) for scenario in (get, post)]
+        with stack_floor(api, get, load.workers) as (url, pid):
+            floor = [
+                Scenario("floor_get", f"{url}/cached"),
+                Scenario("floor_post", f"{url}/tasks", "POST", json.dumps(TASK_FIELDS)),
+            ]
+            measured += [measure(scenario, load, pid) for scenario in floor]
     results = [baseline] + [
         Result(
             **{
