@@ -134,12 +134,32 @@ class MonitoringConfig(_Model):
     receivers: tuple[SlackReceiver, ...] = ()
 
 
+class AcmeConfig(_Model):
+    """How the ACME server's challenge is answered: HTTP-01 on the Gateway's port 80, or
+    DNS-01 with TXT records in a Route 53 hosted zone (no port 80 needed)."""
+
+    solver: Literal["http01", "route53"] = "http01"
+    hosted_zone_id: Annotated[str, Field(pattern=r"^Z[A-Z0-9]{4,31}$")] | None = None
+    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-[1-9]$")] | None = None
+
+    @model_validator(mode="after")
+    def _zone_only_for_route53(self) -> AcmeConfig:
+        route53 = self.solver == "route53"
+        given = self.hosted_zone_id is not None and self.region is not None
+        if route53 and not given:
+            raise ValueError("solver 'route53' requires hostedZoneId and region")
+        if not route53 and (self.hosted_zone_id or self.region):
+            raise ValueError("hostedZoneId and region are allowed only with solver 'route53'")
+        return self
+
+
 class EdgeConfig(_Model):
     issuer: Literal["selfsigned", "acme"] = "selfsigned"
     acme_email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
     acme_server: Annotated[str, Field(pattern=r"^https://")] = (
         "https://acme-v02.api.letsencrypt.org/directory"
     )
+    acme: AcmeConfig = AcmeConfig()
     gateway_replicas: int = Field(default=1, ge=1, le=5)
 
     @model_validator(mode="after")

@@ -49,6 +49,7 @@ def deploy(cfg: StackConfig, external: ExternalServices | None = None) -> None:
             platform.domain,
             (ORGO_NAMESPACE, MONITORING, "elastic"),
             external.load_balancer_security_group,
+            _load_balancer_tags(cfg),
         ),
         opts,
     )
@@ -80,6 +81,15 @@ def deploy(cfg: StackConfig, external: ExternalServices | None = None) -> None:
     if platform.elastic.enabled:
         pulumi.export("kibanaUrl", f"https://kibana.{platform.domain}")
     pulumi.export("credentials", CREDENTIALS_HOWTO)
+
+
+def _load_balancer_tags(cfg: StackConfig) -> dict[str, str] | None:
+    """On AWS, the tags of the Gateway's NLB (the cloud controller creates it)."""
+    if cfg.aws is None:
+        return None
+    from infra.aws.tags import resource_tags
+
+    return resource_tags(cfg.aws.tags, "orgo-gateway")
 
 
 def _password(name: str) -> pulumi.Output[str]:

@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 
 from infra.aws.amazonmq import ManagedRabbitmq
 from infra.aws.config import AwsConfig
+from infra.aws.dns import AcmeDns
 from infra.aws.eks import Cluster
 from infra.aws.elasticache import ManagedRedis
 from infra.aws.kms import EncryptionKeys
@@ -37,6 +38,12 @@ def check_platform_matches(config: AwsConfig, platform: PlatformConfig) -> None:
         mismatches.append(
             f"orgo:platform.environment ({platform.environment}) must equal "
             f"orgo:aws.tags.environment ({config.tags.environment})"
+        )
+    edge = platform.edge
+    if edge.issuer == "acme" and edge.acme.solver != "route53":
+        mismatches.append(
+            f"orgo:platform.edge.acme.solver ({edge.acme.solver}) cannot work on AWS, whose "
+            "load balancer admits only 443; allowed: route53"
         )
     if mismatches:
         raise ConfigError("invalid stack config:\n  " + "\n  ".join(mismatches))
@@ -81,6 +88,9 @@ class AwsFoundation(pulumi.ComponentResource):
         load_balancer = network.load_balancer_security_group(cluster.node_security_group_id)
         self.load_balancer_security_group_id = load_balancer.id
         self.cluster_name = cluster.cluster.name
+        acme = platform.edge.acme
+        if platform.edge.issuer == "acme" and acme.hosted_zone_id is not None:
+            AcmeDns(f"{name}-acme-dns", config, acme.hosted_zone_id, cluster.cluster.name, child)
         storage = Storage(f"{name}-storage", config, cluster.cluster.name, keys.data.arn, child)
         self.kubernetes_provider = cluster.kubernetes_provider
         self.external_services = replace(

@@ -1,8 +1,10 @@
-"""Edge: cert-manager (self-signed or ACME issuer), Envoy Gateway (Gateway API) with one
-Gateway terminating TLS 1.3 only for the app, Grafana and Kibana hostnames."""
+"""Edge: cert-manager (self-signed or ACME issuer, HTTP-01 or Route 53 DNS-01), Envoy
+Gateway (Gateway API) with one Gateway terminating TLS 1.3 only for the app, Grafana and
+Kibana hostnames, its proxies sized, spread and budgeted by an EnvoyProxy."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,17 +14,36 @@ import pulumi_kubernetes as k8s
 from infra.components import k8s as kb
 from infra.components import remote
 from infra.components.namespace import NamespaceArgs, PlatformNamespace
-from infra.config import EdgeConfig
+from infra.config import EdgeConfig, Resources
 
 NAMESPACE = "edge"
 GATEWAY = "orgo"
+GATEWAY_CLASS = "envoy"
+PROXY_CONFIG = "orgo-proxy"  # the EnvoyProxy the GatewayClass points at
 ISSUER = "orgo-issuer"
 TLS_SECRET = "orgo-tls"  # noqa: S105 (a Secret's name)
+# cert-manager's controller runs as this service account (the AWS layer binds the Route 53
+# role to it through Pod Identity).
+CERT_MANAGER_SERVICE_ACCOUNT = "cert-manager"
 # Envoy proxies listen on unprivileged ports 10080/10443 behind the Service's 80/443.
 PROXY_PORTS = (10080, 10443)
-
+# Labels Envoy Gateway puts on the proxy pods of a Gateway.
+PROXY_SELECTOR = {
+    "app.kubernetes.io/component": "proxy",
+    "gateway.envoyproxy.io/owning-gateway-name": GATEWAY,
+    "gateway.envoyproxy.io/owning-gateway-namespace": NAMESPACE,
+}
+# Envoy container of each proxy pod (Envoy Gateway's default asks 100m / 512Mi; one
+# Gateway with a handful of routes needs far less memory).
+PROXY_RESOURCES = Resources(cpu="100m", memory="256Mi")
+# Envoy's image runs as the distroless "nonroot" user.
+PROXY_UID = 65532
 
 AWS_LB_SECURITY_GROUPS = "service.beta.kubernetes.io/aws-load-balancer-security-groups"
+# No AWS Load Balancer Controller runs on the cluster: the cloud controller's in-tree
+# NLB support makes the load balancer (instance targets, internet-facing by default).
+AWS_LB_TYPE = "service.beta.kubernetes.io/aws-load-balancer-type"
+AWS_LB_TAGS = "service.beta.kubernetes.io/aws-load-balancer-additional-resource-tags"
 
 
 @dataclass(frozen=True)
@@ -31,7 +52,14 @@ class EdgeArgs:
     domain: str
     route_namespaces: tuple[str, ...]  # namespaces allowed to attach HTTPRoutes
     # The cloud layer's load balancer security group, if any (see infra/external.py).
+    # Its presence means the AWS layer: the proxies' Service asks for an NLB tagged with
+    # `load_balancer_tags`, and the Gateway listens on 443 only.
     load_balancer_security_group: pulumi.Input[str] | None = None
+    load_balancer_tags: Mapping[str, str] | None = None
+
+    @property
+    def on_aws(self) -> bool:
+        return self.load_balancer_security_group is not None
 
 
 class Edge(pulumi.ComponentResource):
@@ -44,7 +72,9 @@ class Edge(pulumi.ComponentResource):
             f"{name}-ns",
             NamespaceArgs(
                 name=NAMESPACE,
-                pod_security="baseline",
+                # cert-manager, Envoy Gateway and the proxies (EnvoyProxy below) all run
+                # non-root, no privilege escalation, all capabilities dropped, seccomp.
+                pod_security="restricted",
                 allow_from=("monitoring",),
                 open_ports=(10250, *PROXY_PORTS),
             ),
@@ -57,6 +87,7 @@ class Edge(pulumi.ComponentResource):
             NAMESPACE,
             {
                 "crds": {"enabled": True},
+                "serviceAccount": {"name": CERT_MANAGER_SERVICE_ACCOUNT},
                 "replicaCount": min(cfg.gateway_replicas, 2),
                 "config": {
                     "apiVersion": "controller.config.cert-manager.io/v1alpha1",
@@ -89,7 +120,7 @@ class Edge(pulumi.ComponentResource):
             "ClusterIssuer",
             ISSUER,
             None,
-            _issuer_spec(cfg),
+            _issuer_spec(cfg, args.domain),
             after_charts,
         )
         self._cr(
@@ -107,12 +138,29 @@ class Edge(pulumi.ComponentResource):
             after_charts,
         )
         self._cr(
+            "proxy",
+            "gateway.envoyproxy.io/v1alpha1",
+            "EnvoyProxy",
+            PROXY_CONFIG,
+            NAMESPACE,
+            _proxy_spec(args),
+            after_charts,
+        )
+        self._cr(
             "gatewayclass",
             "gateway.networking.k8s.io/v1",
             "GatewayClass",
-            "envoy",
+            GATEWAY_CLASS,
             None,
-            {"controllerName": "gateway.envoyproxy.io/gatewayclass-controller"},
+            {
+                "controllerName": "gateway.envoyproxy.io/gatewayclass-controller",
+                "parametersRef": {
+                    "group": "gateway.envoyproxy.io",
+                    "kind": "EnvoyProxy",
+                    "name": PROXY_CONFIG,
+                    "namespace": NAMESPACE,
+                },
+            },
             after_charts,
         )
         self._cr(
@@ -138,8 +186,13 @@ class Edge(pulumi.ComponentResource):
             },
             after_charts,
         )
-        # Plain HTTP answers only ACME challenges (cert-manager's more specific route);
-        # everything else is redirected to HTTPS.
+        if not args.on_aws:
+            self._redirect(after_charts)
+        self.register_outputs({})
+
+    def _redirect(self, opts: pulumi.ResourceOptions) -> None:
+        """Plain HTTP answers only ACME challenges (cert-manager's more specific route);
+        everything else is redirected to HTTPS."""
         self._cr(
             "https-redirect",
             "gateway.networking.k8s.io/v1",
@@ -159,9 +212,8 @@ class Edge(pulumi.ComponentResource):
                     }
                 ],
             },
-            after_charts,
+            opts,
         )
-        self.register_outputs({})
 
     def _cr(
         self,
@@ -184,7 +236,7 @@ class Edge(pulumi.ComponentResource):
         )
 
 
-def _issuer_spec(cfg: EdgeConfig) -> Any:
+def _issuer_spec(cfg: EdgeConfig, domain: str) -> Any:
     if cfg.issuer == "selfsigned":
         return {"selfSigned": {}}
     return {
@@ -192,24 +244,55 @@ def _issuer_spec(cfg: EdgeConfig) -> Any:
             "email": cfg.acme_email,
             "server": cfg.acme_server,
             "privateKeySecretRef": {"name": f"{ISSUER}-account"},
-            "solvers": [
-                {
-                    "http01": {
-                        "gatewayHTTPRoute": {
-                            "parentRefs": [
-                                {
-                                    "name": GATEWAY,
-                                    "namespace": NAMESPACE,
-                                    "kind": "Gateway",
-                                    "sectionName": "http",
-                                }
-                            ],
-                        }
-                    }
-                }
-            ],
+            "solvers": [_acme_solver(cfg, domain)],
         }
     }
+
+
+def _acme_solver(cfg: EdgeConfig, domain: str) -> Any:
+    acme = cfg.acme
+    if acme.solver == "route53":
+        # Ambient credentials: cert-manager's Pod Identity role (infra/aws/dns.py).
+        return {
+            "selector": {"dnsZones": [domain]},
+            "dns01": {"route53": {"hostedZoneID": acme.hosted_zone_id, "region": acme.region}},
+        }
+    parent = {"name": GATEWAY, "namespace": NAMESPACE, "kind": "Gateway", "sectionName": "http"}
+    return {"http01": {"gatewayHTTPRoute": {"parentRefs": [parent]}}}
+
+
+def _proxy_spec(args: EdgeArgs) -> Any:
+    """The proxy Deployment carrying all traffic: `gatewayReplicas` restricted pods with
+    stated resources, spread over nodes and zones, a PDB when there is more than one."""
+    replicas = args.config.gateway_replicas
+    # The restricted profile with a writable root filesystem, as Envoy Gateway's default.
+    container_security = {
+        k: v for k, v in kb.RESTRICTED_CONTAINER.items() if k != "readOnlyRootFilesystem"
+    }
+    kubernetes: dict[str, Any] = {
+        "envoyDeployment": {
+            "replicas": replicas,
+            "pod": {
+                "securityContext": kb.restricted_pod(PROXY_UID),
+                **kb.spread_and_anti_affinity(PROXY_SELECTOR, replicas),
+            },
+            "container": {
+                "resources": kb.resources(PROXY_RESOURCES),
+                "securityContext": container_security,
+            },
+        },
+    }
+    if replicas > 1:
+        kubernetes["envoyPDB"] = {"minAvailable": replicas - 1}
+    if args.on_aws:
+        tags = args.load_balancer_tags or {}
+        kubernetes["envoyService"] = {
+            "annotations": {
+                AWS_LB_TYPE: "nlb",
+                AWS_LB_TAGS: ",".join(f"{k}={v}" for k, v in sorted(tags.items())),
+            }
+        }
+    return {"provider": {"type": "Kubernetes", "kubernetes": kubernetes}}
 
 
 def _gateway_spec(args: EdgeArgs) -> Any:
@@ -227,16 +310,19 @@ def _gateway_spec(args: EdgeArgs) -> Any:
             },
         }
     }
+    # Plain HTTP only for ACME challenges and the redirect; app routes attach to https.
+    # On AWS the NLB has no security group (in-tree controller): every listener would be
+    # public, so only 443 exists there and ACME uses DNS-01.
+    plain_http = {
+        "name": "http",
+        "protocol": "HTTP",
+        "port": 80,
+        "allowedRoutes": {"namespaces": {"from": "Same"}},
+    }
     spec: dict[str, Any] = {
-        "gatewayClassName": "envoy",
+        "gatewayClassName": GATEWAY_CLASS,
         "listeners": [
-            # Plain HTTP only for ACME challenges; app routes attach to https.
-            {
-                "name": "http",
-                "protocol": "HTTP",
-                "port": 80,
-                "allowedRoutes": {"namespaces": {"from": "Same"}},
-            },
+            *([] if args.on_aws else [plain_http]),
             {
                 "name": "https",
                 "protocol": "HTTPS",
@@ -251,6 +337,8 @@ def _gateway_spec(args: EdgeArgs) -> Any:
     }
     if args.load_balancer_security_group is not None:
         # Envoy Gateway copies these annotations onto the proxy's LoadBalancer Service.
+        # The in-tree NLB ignores it (NLB security groups need the AWS Load Balancer
+        # Controller); kept so the planned group applies once such a controller runs.
         spec["infrastructure"] = {
             "annotations": {AWS_LB_SECURITY_GROUPS: args.load_balancer_security_group}
         }

@@ -1,6 +1,11 @@
 """Monitoring: kube-prometheus-stack (Prometheus, Alertmanager, Grafana). Our rules and
 dashboards ship with the Orgo chart; Alertmanager routes come from observability/ and its
-receivers (with secret webhook URLs) from the stack config."""
+receivers (with secret webhook URLs) from the stack config.
+
+The rules and dashboards select scrape jobs by the names in observability/config.py and
+filter on its environment label: every target Prometheus scrapes gets that label from a
+default scrape class, and each data service's monitor names its job with `job_relabeling`.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +20,19 @@ from infra import observability
 from infra.components import edge, remote
 from infra.components import k8s as kb
 from infra.components.namespace import NamespaceArgs, PlatformNamespace
-from infra.config import CONFIG_NAMESPACE, MonitoringConfig
+from infra.config import CONFIG_NAMESPACE, MonitoringConfig, load_stack_config
+from observability.config import Config as ObservabilityConfig
 
 NAMESPACE = "monitoring"
 GRAFANA_SERVICE = "monitoring-grafana"
 GRAFANA_ADMIN_SECRET = "grafana-admin"  # noqa: S105 (a Secret's name)
+# The scrape contract of observability/: job names and the environment label.
+CONTRACT = ObservabilityConfig()
+
+
+def job_relabeling(job: str) -> list[dict[str, str]]:
+    """Relabelings of a ServiceMonitor/PodMonitor endpoint that name its scrape job `job`."""
+    return [{"action": "replace", "targetLabel": "job", "replacement": job}]
 
 
 @dataclass(frozen=True)
@@ -64,7 +77,7 @@ class Monitoring(pulumi.ComponentResource):
             f"{name}-stack",
             "kube-prometheus-stack",
             NAMESPACE,
-            self._values(args),
+            self._values(args, load_stack_config().platform.environment),
             pulumi.ResourceOptions(parent=self, depends_on=[namespace, admin]),
         )
         edge.http_route(
@@ -78,7 +91,7 @@ class Monitoring(pulumi.ComponentResource):
         self.register_outputs({})
 
     @staticmethod
-    def _values(args: MonitoringArgs) -> Any:
+    def _values(args: MonitoringArgs, environment: str) -> Any:
         cfg = args.config
         storage: dict[str, Any] = {
             "accessModes": ["ReadWriteOnce"],
@@ -89,6 +102,7 @@ class Monitoring(pulumi.ComponentResource):
         return {
             "fullnameOverride": "monitoring",
             "prometheus": {
+                "podDisruptionBudget": _chart_disruption_budget(cfg.prometheus_replicas),
                 "prometheusSpec": {
                     "replicas": cfg.prometheus_replicas,
                     "retention": cfg.retention,
@@ -98,9 +112,25 @@ class Monitoring(pulumi.ComponentResource):
                     "ruleSelectorNilUsesHelmValues": False,
                     "serviceMonitorSelectorNilUsesHelmValues": False,
                     "podMonitorSelectorNilUsesHelmValues": False,
-                }
+                    # Every ServiceMonitor/PodMonitor without a scrape class of its own (all
+                    # of them) gets the environment label the rules and dashboards filter on.
+                    "scrapeClasses": [
+                        {
+                            "name": "orgo-environment",
+                            "default": True,
+                            "relabelings": [
+                                {
+                                    "action": "replace",
+                                    "targetLabel": CONTRACT.environment_label,
+                                    "replacement": environment,
+                                }
+                            ],
+                        }
+                    ],
+                },
             },
             "alertmanager": {
+                "podDisruptionBudget": _chart_disruption_budget(cfg.alertmanager_replicas),
                 "alertmanagerSpec": {
                     "replicas": cfg.alertmanager_replicas,
                     "resources": kb.resources(kb.SIDECAR_RESOURCES),
@@ -109,10 +139,20 @@ class Monitoring(pulumi.ComponentResource):
             },
             "prometheusOperator": {"resources": kb.resources(kb.SIDECAR_RESOURCES)},
             "kube-state-metrics": {"resources": kb.resources(kb.SIDECAR_RESOURCES)},
-            "prometheus-node-exporter": {"resources": kb.resources(kb.SIDECAR_RESOURCES)},
+            "prometheus-node-exporter": {
+                "resources": kb.resources(kb.SIDECAR_RESOURCES),
+                "prometheus": {"monitor": {"relabelings": job_relabeling(CONTRACT.jobs.node)}},
+            },
+            # The chart's node-exporter rules select job="node-exporter", which the job name
+            # above replaces: observability/rules/hosts.py alerts on the nodes instead.
+            "defaultRules": {
+                "rules": {"nodeExporterAlerting": False, "nodeExporterRecording": False}
+            },
             "grafana": {
                 "fullnameOverride": GRAFANA_SERVICE,
                 "replicas": cfg.grafana_replicas,
+                # the Grafana chart renders a PDB when this is not empty
+                "podDisruptionBudget": {"maxUnavailable": 1} if cfg.grafana_replicas > 1 else {},
                 "resources": kb.resources(kb.OPERATOR_RESOURCES),
                 "admin": {"existingSecret": GRAFANA_ADMIN_SECRET},
                 "sidecar": {
@@ -125,6 +165,12 @@ class Monitoring(pulumi.ComponentResource):
                 },
             },
         }
+
+
+def _chart_disruption_budget(replicas: int) -> dict[str, Any]:
+    """kube-prometheus-stack's PDB values for a replicated Prometheus or Alertmanager: at
+    most one pod down (the chart's own default, minAvailable 1, would let 2 of 3 go)."""
+    return {"enabled": replicas > 1, "minAvailable": max(replicas - 1, 1)}
 
 
 def alertmanager_config(cfg: MonitoringConfig) -> Any:

@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 
 from infra.components import k8s as kb
 from infra.components import remote
+from infra.components.monitoring import CONTRACT, job_relabeling
 from infra.components.namespace import NamespaceArgs, PlatformNamespace
 from infra.config import PostgresConfig
 from infra.versions import versions
@@ -19,6 +20,20 @@ NAMESPACE = "postgres"
 CLUSTER = "orgo-postgres"
 DATABASE = "orgo"
 OWNER = "orgo"
+# CloudNativePG exports its default queries as cnpg_<query>_<column> (custom queries get
+# the same prefix, so they cannot produce other names). The shared rules and dashboards
+# use prometheus-postgres-exporter's names, the hosts' exporter. These CNPG series measure
+# the same things, so the PodMonitor renames them at ingestion:
+# (CNPG series, its `name` label or "" for any, exporter series).
+EXPORTER_NAMES = (
+    ("cnpg_collector_up", "", "pg_up"),  # 1 while the instance manager reaches PostgreSQL
+    ("cnpg_backends_total", "", "pg_stat_activity_count"),  # pg_stat_activity by state
+    ("cnpg_pg_settings_setting", "max_connections", "pg_settings_max_connections"),
+    ("cnpg_pg_database_size_bytes", "", "pg_database_size_bytes"),
+    ("cnpg_pg_stat_database_xact_commit", "", "pg_stat_database_xact_commit"),
+    ("cnpg_pg_stat_database_xact_rollback", "", "pg_stat_database_xact_rollback"),
+    ("cnpg_pg_stat_database_deadlocks", "", "pg_stat_database_deadlocks"),
+)
 
 
 @dataclass(frozen=True)
@@ -120,7 +135,13 @@ class Postgres(pulumi.ComponentResource):
                     "postInitApplicationSQL": ["CREATE EXTENSION IF NOT EXISTS pgcrypto"],
                 }
             },
-            "monitoring": {"enablePodMonitor": True},
+            # The operator's PodMonitor (its relabeling fields are deprecated in favour of
+            # a PodMonitor of our own, which still work in the pinned CNPG).
+            "monitoring": {
+                "enablePodMonitor": True,
+                "podMonitorRelabelings": job_relabeling(CONTRACT.jobs.postgres),
+                "podMonitorMetricRelabelings": _exporter_renames(),
+            },
         }
         if cfg.backup is not None:
             store: dict[str, Any] = {
@@ -165,6 +186,20 @@ class Postgres(pulumi.ComponentResource):
                 },
             },
         }
+
+
+def _exporter_renames() -> list[dict[str, Any]]:
+    """Metric relabelings giving the EXPORTER_NAMES series their exporter names."""
+    return [
+        {
+            "action": "replace",
+            "sourceLabels": ["__name__", "name"],
+            "regex": f"{cnpg};{name or '.*'}",
+            "targetLabel": "__name__",
+            "replacement": exporter,
+        }
+        for cnpg, name, exporter in EXPORTER_NAMES
+    ]
 
 
 def _storage_class(name: str | None) -> dict[str, str]:

@@ -1,5 +1,6 @@
-"""RabbitMQ: Cluster Operator + RabbitmqCluster (rabbitmq_prometheus), and the app's vhost,
-user and permissions through the Messaging Topology Operator."""
+"""RabbitMQ: Cluster Operator + RabbitmqCluster (rabbitmq_prometheus, scraped through a
+PodMonitor), and the app's vhost, user and permissions through the Messaging Topology
+Operator."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pulumi_kubernetes as k8s
 
 from infra.components import k8s as kb
 from infra.components import remote
+from infra.components.monitoring import CONTRACT, job_relabeling
 from infra.components.namespace import NamespaceArgs, PlatformNamespace
 from infra.config import RabbitmqConfig
 from infra.versions import versions
@@ -66,9 +68,24 @@ class Rabbitmq(pulumi.ComponentResource):
             spec=self._cluster_spec(args),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster_operator]),
         )
+        selector = {"app.kubernetes.io/name": CLUSTER}
         if args.config.replicas > 1:
-            selector = {"app.kubernetes.io/name": CLUSTER}
             kb.disruption_budget(CLUSTER, NAMESPACE, selector, after_ns)
+        # rabbitmq_prometheus serves /metrics on the container port the operator names
+        # "prometheus" (15692); the operator itself creates no monitor.
+        k8s.apiextensions.CustomResource(
+            f"{name}-podmonitor",
+            api_version="monitoring.coreos.com/v1",
+            kind="PodMonitor",
+            metadata={"name": CLUSTER, "namespace": NAMESPACE},
+            spec={
+                "selector": {"matchLabels": selector},
+                "podMetricsEndpoints": [
+                    {"port": "prometheus", "relabelings": job_relabeling(CONTRACT.jobs.rabbitmq)}
+                ],
+            },
+            opts=after_ns,
+        )
         credentials = k8s.core.v1.Secret(
             f"{name}-app-credentials",
             metadata={"name": f"{CLUSTER}-app-credentials", "namespace": NAMESPACE},

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.components import k8s as kb
+from infra.components.monitoring import CONTRACT, job_relabeling
 from infra.components.namespace import NamespaceArgs, PlatformNamespace
 from infra.config import RedisConfig, Resources
 from infra.versions import versions
@@ -73,7 +74,12 @@ class Redis(pulumi.ComponentResource):
             api_version="monitoring.coreos.com/v1",
             kind="ServiceMonitor",
             metadata={"name": NAME, "namespace": NAMESPACE},
-            spec={"selector": {"matchLabels": selector}, "endpoints": [{"port": "metrics"}]},
+            spec={
+                "selector": {"matchLabels": selector},
+                "endpoints": [
+                    {"port": "metrics", "relabelings": job_relabeling(CONTRACT.jobs.redis)}
+                ],
+            },
             opts=child,
         )
         self.host = pulumi.Output.from_input(f"{NAME}.{NAMESPACE}.svc")
