@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import pulumi
+from pulumi.runtime import config as config_values
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
@@ -39,6 +40,18 @@ ImageTag = Annotated[
 ]
 Hostname = Annotated[
     str, Field(pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+]
+
+
+def _inside_project(path: str) -> str:
+    if ".." in path.split("/"):
+        raise ValueError("a directory inside the project: no '..'")
+    return path
+
+
+# Relative to the project root (where `pulumi up` runs); the pattern refuses a leading '/'.
+RelativePath = Annotated[
+    str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$"), AfterValidator(_inside_project)
 ]
 
 
@@ -175,6 +188,8 @@ class PlatformConfig(_Model):
     # Kubernetes minor version the manifests target (and are validated against).
     kubernetes_version: Annotated[str, Field(pattern=r"^1\.(2[5-9]|3[0-7])$")] = "1.33"
     storage_class: str | None = None  # None: the cluster's default StorageClass
+    # Set: `pulumi up` writes the manifests here instead of applying them (docs/gitops.md).
+    render_yaml_to_directory: RelativePath | None = None
     orgo: OrgoConfig = OrgoConfig()
     postgres: PostgresConfig = PostgresConfig()
     rabbitmq: RabbitmqConfig = RabbitmqConfig()
@@ -223,19 +238,20 @@ def _validate(model: type[BaseModel], raw: object, key: str) -> Any:
 
 
 def parse_stack_config(raw: Mapping[str, Any]) -> StackConfig:
-    """Validates plain config values (`{"platform": {...}, "aws": {...}}`), no Pulumi needed."""
-    unknown = sorted(set(raw) - {"platform", "aws"})
-    if unknown:
-        raise ConfigError(
-            f"invalid stack config: unknown key(s) {', '.join(f'orgo:{k}' for k in unknown)}"
-            " (allowed: orgo:platform, orgo:aws)"
-        )
+    """Validates plain config values, keyed without the `orgo:` namespace
+    (`{"platform": {...}, "aws": {...}, <secret key>: ...}`), no Pulumi needed."""
     if raw.get("platform") is None:
         raise ConfigError("invalid stack config: orgo:platform is required")
     platform = _validate(PlatformConfig, raw["platform"], f"{CONFIG_NAMESPACE}:platform")
+    _refuse_unknown_keys(raw, platform)
     aws_raw = raw.get("aws")
     if aws_raw is None:
         return StackConfig(platform=platform, aws=None)
+    if platform.render_yaml_to_directory is not None:
+        raise ConfigError(
+            "invalid stack config: orgo:platform.renderYamlToDirectory is for stacks on an"
+            " existing cluster (allowed only without orgo:aws)"
+        )
     # Imported only for AWS stacks: any-cluster stacks never load the AWS layer.
     from infra.aws.config import AwsConfig
 
@@ -243,9 +259,28 @@ def parse_stack_config(raw: Mapping[str, Any]) -> StackConfig:
     return StackConfig(platform=platform, aws=aws)
 
 
+def _refuse_unknown_keys(raw: Mapping[str, Any], platform: PlatformConfig) -> None:
+    """Besides platform and aws, only the secret keys the Alertmanager receivers name."""
+    secrets = {r.webhook_url_secret for r in platform.monitoring.receivers}
+    allowed = ["platform", "aws", *sorted(secrets)]
+    unknown = sorted(set(raw) - set(allowed))
+    if unknown:
+        raise ConfigError(
+            f"invalid stack config: unknown key(s) {', '.join(f'orgo:{k}' for k in unknown)}"
+            f" (allowed: {', '.join(f'orgo:{k}' for k in allowed)})"
+        )
+
+
+def _stack_keys() -> list[str]:
+    """Every `orgo:` key the stack sets, without the namespace (values stay unread)."""
+    given = {*config_values.CONFIG.get(), *config_values.get_config_env()}
+    prefix = f"{CONFIG_NAMESPACE}:"
+    return sorted(k.removeprefix(prefix) for k in given if k.startswith(prefix))
+
+
 def load_stack_config() -> StackConfig:
-    """Reads `orgo:platform` / `orgo:aws` from the running stack and validates them."""
+    """Reads the stack's `orgo:` keys (`platform`, `aws`, receiver secrets) and validates."""
     config = pulumi.Config(CONFIG_NAMESPACE)
-    return parse_stack_config(
-        {"platform": config.get_object("platform"), "aws": config.get_object("aws")}
-    )
+    raw: dict[str, Any] = dict.fromkeys(_stack_keys())
+    raw.update(platform=config.get_object("platform"), aws=config.get_object("aws"))
+    return parse_stack_config(raw)

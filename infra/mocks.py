@@ -39,6 +39,9 @@ class RegisteredResource:
     inputs: dict[str, Any]  # plain values (secrets revealed), for manifests and asserts
     masked_inputs: dict[str, Any]  # secrets replaced by SECRET_MASK, for the plan
     secret_paths: frozenset[str]  # dotted paths of the inputs that are Pulumi secrets
+    dependencies: frozenset[str]  # URNs it waits for (depends_on, expanded by the SDK)
+    protect: bool  # Pulumi's `protect` option: refuses to delete the resource
+    provider: str  # reference (`urn::id`) to its explicit provider, "" for the default
 
 
 def _unwrap(value: Any, mask: bool, path: str, secrets: set[str]) -> Any:
@@ -86,6 +89,9 @@ class RecordingMonitor(MockMonitor):
                 inputs=_unwrap(raw, False, "", secrets),
                 masked_inputs=_unwrap(raw, True, "", set()),
                 secret_paths=frozenset(secrets),
+                dependencies=frozenset(request.dependencies),
+                protect=bool(request.protect),
+                provider=request.provider or request.providers.get(request.type.split(":")[0], ""),
             )
         )
         return response

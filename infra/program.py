@@ -28,53 +28,60 @@ CREDENTIALS_HOWTO = {
     "kibana": _SECRET_HOWTO.format(ns="elastic", name="orgo-es-elastic-user", key="elastic"),
     "orgoEnv": "kubectl -n orgo get secret orgo-env -o yaml",
 }
+# A data service's endpoint, and its component when it runs in the cluster.
+InCluster = tuple[Endpoint, pulumi.ComponentResource | None]
 
 
 def deploy(cfg: StackConfig, external: ExternalServices | None = None) -> None:
     """The whole platform. `external`: services provided outside the cluster (tests and
     other cloud layers); for AWS stacks the foundation provides them and the provider."""
-    provider: k8s.Provider | None = None
-    if cfg.aws is not None:
-        from infra.aws.foundation import AwsFoundation
-
-        foundation = AwsFoundation("orgo", cfg.aws, cfg.platform)
-        provider, external = foundation.kubernetes_provider, foundation.external_services
-    external = external or ExternalServices()
+    provider, external = _kubernetes(cfg, external)
     opts = pulumi.ResourceOptions(provider=provider)
     platform = cfg.platform
-    Edge(
+    domain = platform.domain
+    # Order on an empty cluster: Edge installs cert-manager (the RabbitMQ topology
+    # operator's webhook certificate) and the Gateway API CRDs (HTTPRoute), Monitoring the
+    # Prometheus Operator CRDs (ServiceMonitor, PodMonitor, PrometheusRule) after Edge.
+    # Orgo's migrate Job needs its in-cluster data services up.
+    edge = Edge(
         "edge",
         EdgeArgs(
             platform.edge,
-            platform.domain,
+            domain,
             (ORGO_NAMESPACE, MONITORING, "elastic"),
             external.load_balancer_security_group,
             _load_balancer_tags(cfg),
         ),
         opts,
     )
-    domain = platform.domain
-    Monitoring(
+    monitoring = Monitoring(
         "monitoring",
         MonitoringArgs(platform.monitoring, f"grafana.{domain}", platform.storage_class),
-        opts,
+        _after(opts, edge),
     )
     if platform.elastic.enabled:
         Elastic(
             "elastic",
             ElasticArgs(platform.elastic, f"kibana.{domain}", platform.storage_class),
-            opts,
+            _after(opts, edge),
         )
+    # The data services declare PodMonitors / ServiceMonitors (and RabbitMQ's topology
+    # operator needs cert-manager, installed before Monitoring).
+    data_opts = _after(opts, monitoring)
+    postgres, pg = _postgres(platform, external, data_opts)
+    redis, cache = _redis(platform, external, data_opts)
+    rabbitmq, mq = _rabbitmq(platform, external, data_opts)
+    in_cluster = [c for c in (pg, cache, mq) if c is not None]
     orgo = Orgo(
         "orgo",
         OrgoArgs(
             platform=platform,
-            postgres=_postgres(platform, external, opts),
-            redis=_redis(platform, external, opts),
-            rabbitmq=_rabbitmq(platform, external, opts),
+            postgres=postgres,
+            redis=redis,
+            rabbitmq=rabbitmq,
             monitoring_namespace=MONITORING,
         ),
-        opts,
+        _after(opts, monitoring, *in_cluster),
     )
     pulumi.export("apiUrl", orgo.url)
     pulumi.export("grafanaUrl", f"https://grafana.{platform.domain}")
@@ -90,6 +97,29 @@ def _load_balancer_tags(cfg: StackConfig) -> dict[str, str] | None:
     from infra.aws.tags import resource_tags
 
     return resource_tags(cfg.aws.tags, "orgo-gateway")
+
+
+def _kubernetes(
+    cfg: StackConfig, external: ExternalServices | None
+) -> tuple[k8s.Provider | None, ExternalServices]:
+    """The provider every component uses (None: the ambient kubeconfig) and the services
+    from outside the cluster."""
+    if cfg.aws is not None:
+        from infra.aws.foundation import AwsFoundation
+
+        foundation = AwsFoundation("orgo", cfg.aws, cfg.platform)
+        return foundation.kubernetes_provider, foundation.external_services
+    external = external or ExternalServices()
+    render_dir = cfg.platform.render_yaml_to_directory
+    if render_dir is None:
+        return None, external
+    # GitOps: `pulumi up` writes the manifests to render_dir instead of applying them.
+    return k8s.Provider("kubernetes", render_yaml_to_directory=render_dir), external
+
+
+def _after(opts: pulumi.ResourceOptions, *components: pulumi.Resource) -> pulumi.ResourceOptions:
+    """`opts`, waiting until every resource of `components` is ready."""
+    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(components)))
 
 
 def _password(name: str) -> pulumi.Output[str]:
@@ -108,7 +138,7 @@ def _url(
 
 def _postgres(
     platform: PlatformConfig, external: ExternalServices, opts: pulumi.ResourceOptions
-) -> Endpoint:
+) -> InCluster:
     template = "postgresql+asyncpg://{user}:{password}@{host}:{port}/{db}"
     if external.postgres is not None:
         ext = external.postgres
@@ -121,7 +151,7 @@ def _postgres(
             port=ext.port,
             db=ext.database,
         )
-        return Endpoint("postgres", url, 5432, None)
+        return Endpoint("postgres", url, 5432, None), None
     password = _password("postgres-app-password")
     pg = Postgres(
         "postgres",
@@ -129,30 +159,30 @@ def _postgres(
         opts,
     )
     url = _url(template, password, user=pg.username, host=pg.host, port=pg.port, db=pg.database)
-    return Endpoint("postgres", url, pg.port, "postgres")
+    return Endpoint("postgres", url, pg.port, "postgres"), pg
 
 
 def _redis(
     platform: PlatformConfig, external: ExternalServices, opts: pulumi.ResourceOptions
-) -> Endpoint:
+) -> InCluster:
     if external.redis is not None:
         ext = external.redis
         scheme = "rediss" if ext.tls else "redis"
         url = _url(
             scheme + "://:{password}@{host}:{port}/0", ext.password, host=ext.host, port=ext.port
         )
-        return Endpoint("redis", url, 6379, None)
+        return Endpoint("redis", url, 6379, None), None
     password = _password("redis-password")
     redis = Redis(
         "redis", RedisArgs(platform.redis, password, CLIENTS, platform.storage_class), opts
     )
     url = _url("redis://:{password}@{host}:{port}/0", password, host=redis.host, port=redis.port)
-    return Endpoint("redis", url, redis.port, "redis")
+    return Endpoint("redis", url, redis.port, "redis"), redis
 
 
 def _rabbitmq(
     platform: PlatformConfig, external: ExternalServices, opts: pulumi.ResourceOptions
-) -> Endpoint:
+) -> InCluster:
     template = "{scheme}://{user}:{password}@{host}:{port}/{vhost}"
     if external.rabbitmq is not None:
         ext = external.rabbitmq
@@ -166,7 +196,7 @@ def _rabbitmq(
             port=ext.port,
             vhost=ext.vhost,
         )
-        return Endpoint("rabbitmq", url, 5671 if ext.tls else 5672, None)
+        return Endpoint("rabbitmq", url, 5671 if ext.tls else 5672, None), None
     password = _password("rabbitmq-app-password")
     mq = Rabbitmq(
         "rabbitmq", RabbitmqArgs(platform.rabbitmq, password, CLIENTS, platform.storage_class), opts
@@ -180,4 +210,4 @@ def _rabbitmq(
         port=mq.port,
         vhost=mq.vhost,
     )
-    return Endpoint("rabbitmq", url, mq.port, "rabbitmq")
+    return Endpoint("rabbitmq", url, mq.port, "rabbitmq"), mq

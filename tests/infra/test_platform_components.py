@@ -12,7 +12,8 @@ from infra.config import ConfigError, StackConfig
 from infra.external import ExternalPostgres, ExternalServices
 from infra.mocks import SECRET_MASK, RegisteredResource
 from infra.program import deploy
-from infra.render import Run, run, write_plan
+from infra.render import Run, run, stack_config_values, write_plan
+from infra.versions import versions
 
 COMPONENTS = {
     "orgo:platform:Edge",
@@ -97,7 +98,7 @@ def test_chart_is_wired_to_secret_and_pinned_image(rendered: Callable[[str], Run
     api = by_name(rendered("dev"), "orgo/orgo-api", "Deployment").inputs
     container = api["spec"]["template"]["spec"]["containers"][0]
     assert {"secretRef": {"name": "orgo-env"}} in container["envFrom"]
-    assert container["image"] == "ghcr.io/orgo-platform/orgo:0.1.0"
+    assert container["image"] == versions().images["orgo"].ref
 
 
 def test_stack_outputs(rendered: Callable[[str], Run]) -> None:
@@ -168,3 +169,86 @@ def test_bad_stack_config_stops_the_program_before_any_resource() -> None:
     ):
         run("dev", program, values=bad)
     assert declared == []
+
+
+# Components each component waits for directly (depends_on in infra/program.py); Edge
+# through Monitoring for the rest.
+WAITS_FOR = {
+    "Edge": set(),
+    "Monitoring": {"Edge"},
+    "Elastic": {"Edge"},
+    "Postgres": {"Monitoring"},
+    "Redis": {"Monitoring"},
+    "Rabbitmq": {"Monitoring"},
+    "Orgo": {"Monitoring", "Postgres", "Redis", "Rabbitmq"},
+}
+# API groups of the CRDs a component installs; whoever declares such objects waits for it.
+CRD_GROUPS = {
+    "monitoring.coreos.com": "Monitoring",
+    "gateway.networking.k8s.io": "Edge",
+    "cert-manager.io": "Edge",
+}
+
+
+def components(run_: Run) -> dict[str, RegisteredResource]:
+    """The program's top-level components by short name ("Orgo")."""
+    ours = {r.urn for r in run_.resources if r.type.startswith("orgo:")}
+    return {
+        r.type.rsplit(":", 1)[-1]: r
+        for r in run_.resources
+        if r.type.startswith("orgo:platform:") and r.parent not in ours
+    }
+
+
+def top_component(run_: Run, urn: str) -> str:
+    """The outermost of our components that `urn` belongs to."""
+    by_urn = {r.urn: r for r in run_.resources}
+    node, top = by_urn.get(urn), ""
+    while node is not None:
+        top = node.type.rsplit(":", 1)[-1] if node.type.startswith("orgo:platform:") else top
+        node = by_urn.get(node.parent)
+    return top
+
+
+def direct_waits(run_: Run, name: str) -> set[str]:
+    """The components `name` was declared to wait for (its depends_on)."""
+    return {top_component(run_, urn) for urn in components(run_)[name].dependencies}
+
+
+def waits_for(run_: Run, name: str) -> set[str]:
+    """The components `name` waits for, directly or through another one."""
+    found: set[str] = set()
+    todo = [name]
+    while todo:
+        deps = direct_waits(run_, todo.pop())
+        todo.extend(deps - found)
+        found |= deps
+    return found
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging"])
+def test_components_wait_for_the_crds_and_services_they_use(
+    rendered: Callable[[str], Run], stack: str
+) -> None:
+    run_ = rendered(stack)
+    assert {name: direct_waits(run_, name) for name in components(run_)} == WAITS_FOR
+    for resource in run_.resources:
+        group = str(resource.inputs.get("apiVersion", "")).split("/")[0]
+        installer = CRD_GROUPS.get(group)
+        owner = top_component(run_, resource.urn) if resource.type.startswith("kube") else None
+        if installer and owner and owner != installer:
+            assert installer in waits_for(run_, owner), (owner, resource.name)
+
+
+def test_render_yaml_to_directory_gives_every_object_that_provider() -> None:
+    values, _ = stack_config_values("dev")
+    platform = json.loads(values["orgo:platform"])
+    values["orgo:platform"] = json.dumps({**platform, "renderYamlToDirectory": "rendered"})
+    result = run("dev", values=values)
+    (provider,) = [r for r in result.resources if r.type == "pulumi:providers:kubernetes"]
+    assert provider.inputs == {"renderYamlToDirectory": "rendered"}
+    kubernetes = [r for r in result.resources if r.type.startswith("kubernetes:")]
+    assert kubernetes
+    assert {r.provider.rsplit("::", 1)[0] for r in kubernetes} == {provider.urn}
+    default = [r for r in run("dev").resources if r.type.startswith("kubernetes:")]
+    assert {r.provider for r in default} == {""}

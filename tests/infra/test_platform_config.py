@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
 import yaml
 
 from infra.config import ConfigError, parse_stack_config
+from infra.render import run, stack_config_values
 from infra.versions import REPO_ROOT
 
 
@@ -73,10 +75,51 @@ def test_every_error_is_reported_at_once() -> None:
     assert "monitoring.retention" in str(error.value)
 
 
-def test_unknown_top_level_key_and_missing_platform() -> None:
-    with pytest.raises(
-        ConfigError, match=r"unknown key\(s\) orgo:platfrom \(allowed: orgo:platform"
-    ):
-        parse_stack_config({"platfrom": {}})
+def stack_values(stack: str, **extra: object) -> dict[str, str]:
+    """The stack file's config as the program receives it, plus `extra` keys."""
+    values = stack_config_values(stack)[0]
+    return {**values, **{key: json.dumps(value) for key, value in extra.items()}}
+
+
+def test_unknown_orgo_key_in_the_stack_stops_the_program() -> None:
+    """Through the config the program reads (pulumi.Config), as `pulumi up` runs it."""
+    with pytest.raises(ConfigError) as error:
+        run("staging", values=stack_values("staging", **{"orgo:awss": {"region": "x"}}))
+    assert str(error.value) == (
+        "invalid stack config: unknown key(s) orgo:awss"
+        " (allowed: orgo:platform, orgo:aws, orgo:alertSlackWebhookUrl)"
+    )
+
+
+def test_keys_of_other_namespaces_and_receiver_secrets_are_accepted() -> None:
+    values = stack_values("staging", **{"kubernetes:context": "kind-orgo"})
+    assert "orgo:alertSlackWebhookUrl" in values
+    assert run("staging", values=values).resources
+
+
+def test_missing_platform() -> None:
     with pytest.raises(ConfigError, match="orgo:platform is required"):
         parse_stack_config({})
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (
+            "build/../../rendered",
+            "renderYamlToDirectory: Value error, a directory inside the project",
+        ),
+        ("/srv/rendered", "orgo:platform.renderYamlToDirectory: String should match pattern"),
+    ],
+)
+def test_render_directory_stays_inside_the_project(value: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_stack_config(with_change("renderYamlToDirectory", value))
+    assert expected in str(error.value)
+
+
+def test_render_directory_is_refused_on_aws_stacks() -> None:
+    raw = yaml.safe_load((REPO_ROOT / "Pulumi.prod.yaml").read_text(encoding="utf-8"))["config"]
+    platform = {**raw["orgo:platform"], "renderYamlToDirectory": "rendered"}
+    with pytest.raises(ConfigError, match=r"renderYamlToDirectory .* without orgo:aws"):
+        parse_stack_config({"platform": platform, "aws": raw["orgo:aws"]})
