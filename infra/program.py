@@ -10,14 +10,14 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from infra.components.edge import Edge, EdgeArgs
-from infra.components.elastic import Elastic, ElasticArgs
+from infra.components.elastic import Elastic, ElasticArgs, SnapshotTarget
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.orgo import NAMESPACE as ORGO_NAMESPACE
 from infra.components.orgo import Endpoint, Orgo, OrgoArgs
 from infra.components.postgres import Postgres, PostgresArgs
 from infra.components.rabbitmq import Rabbitmq, RabbitmqArgs
 from infra.components.redis import Redis, RedisArgs
-from infra.config import PlatformConfig, StackConfig
+from infra.config import BackupConfig, PlatformConfig, StackConfig
 from infra.external import ExternalServices
 
 MONITORING = "monitoring"
@@ -62,13 +62,18 @@ def deploy(cfg: StackConfig, external: ExternalServices | None = None) -> None:
     if platform.elastic.enabled:
         Elastic(
             "elastic",
-            ElasticArgs(platform.elastic, f"kibana.{domain}", platform.storage_class),
+            ElasticArgs(
+                platform.elastic,
+                f"kibana.{domain}",
+                platform.storage_class,
+                _snapshot_target(external),
+            ),
             _after(opts, edge),
         )
     # The data services declare PodMonitors / ServiceMonitors (and RabbitMQ's topology
     # operator needs cert-manager, installed before Monitoring).
     data_opts = _after(opts, monitoring)
-    postgres, pg = _postgres(platform, external, data_opts)
+    postgres, pg = _postgres(_with_aws_backups(cfg), external, data_opts)
     redis, cache = _redis(platform, external, data_opts)
     rabbitmq, mq = _rabbitmq(platform, external, data_opts)
     in_cluster = [c for c in (pg, cache, mq) if c is not None]
@@ -120,6 +125,28 @@ def _kubernetes(
 def _after(opts: pulumi.ResourceOptions, *components: pulumi.Resource) -> pulumi.ResourceOptions:
     """`opts`, waiting until every resource of `components` is ready."""
     return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(components)))
+
+
+def _with_aws_backups(cfg: StackConfig) -> PlatformConfig:
+    """On AWS, an in-cluster PostgreSQL without a backup of its own backs up to the backup
+    bucket's postgres/ prefix, with the role Pod Identity gives its pods."""
+    platform = cfg.platform
+    if cfg.aws is None or cfg.aws.services.postgres.mode != "in-cluster":
+        return platform
+    if platform.postgres.backup is not None:
+        return platform
+    from infra.aws.storage import postgres_backup_destination
+
+    backup = BackupConfig(destination_path=postgres_backup_destination(cfg.aws))
+    postgres = platform.postgres.model_copy(update={"backup": backup})
+    return platform.model_copy(update={"postgres": postgres})
+
+
+def _snapshot_target(external: ExternalServices) -> SnapshotTarget | None:
+    """Elasticsearch snapshots go to the cloud layer's backup bucket, when there is one."""
+    if external.backup_bucket is None or external.region is None:
+        return None
+    return SnapshotTarget(external.backup_bucket, external.region)
 
 
 def _password(name: str) -> pulumi.Output[str]:

@@ -292,14 +292,11 @@ class ServiceAccountRef(_Model):
 
 
 class WorkloadIdentities(_Model):
-    """Kubernetes service accounts given AWS roles through EKS Pod Identity."""
+    """Kubernetes service accounts given the app's role through EKS Pod Identity. The
+    backup roles go to the accounts the platform itself creates (infra.aws.storage)."""
 
     # The Orgo chart's service account (named after the release).
     app: list[ServiceAccountRef] = [ServiceAccountRef(namespace="orgo", name="orgo")]
-    # CloudNativePG runs a cluster's pods as a service account named after the cluster.
-    backups: list[ServiceAccountRef] = [
-        ServiceAccountRef(namespace="postgres", name="orgo-postgres"),
-    ]
 
 
 class AwsConfig(_Model):

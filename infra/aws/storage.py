@@ -10,15 +10,32 @@ import pulumi_aws as aws
 from infra.aws.config import AwsConfig, ServiceAccountRef
 from infra.aws.iam import POD_IDENTITY_PRINCIPAL, policy_document, service_role
 from infra.aws.tags import resource_tags
+from infra.components import elastic, postgres
 
-# Each role reaches only these key prefixes of its bucket. The platform writes there:
-# the app under app/, CloudNativePG under postgres/, Elasticsearch snapshots under
-# elasticsearch/.
-APP_PREFIXES = ("app/",)
-BACKUP_PREFIXES = ("postgres/", "elasticsearch/")
+# Each role reaches only one key prefix of its bucket, and only its service account gets
+# it: the app under app/ of the files bucket; CloudNativePG (base backups and WAL) under
+# postgres/ and Elasticsearch snapshots under elasticsearch/ of the backups bucket.
+APP_PREFIX = "app/"
+POSTGRES_PREFIX = "postgres/"
+ELASTICSEARCH_PREFIX = f"{elastic.SNAPSHOT_BASE_PATH}/"
+# CloudNativePG names the cluster's pods' service account after the cluster.
+POSTGRES_ACCOUNT = ServiceAccountRef(namespace=postgres.NAMESPACE, name=postgres.CLUSTER)
+ELASTICSEARCH_ACCOUNT = ServiceAccountRef(
+    namespace=elastic.NAMESPACE, name=elastic.SNAPSHOT_SERVICE_ACCOUNT
+)
 OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
 # Backups move to infrequent access after a month; restores are rare.
 BACKUP_INFREQUENT_ACCESS_DAYS = 30
+
+
+def bucket_name(config: AwsConfig, purpose: str) -> str:
+    """Bucket names are global: account and region make this one unique and findable."""
+    return f"{config.name}-{purpose}-{config.account_id}-{config.region}"
+
+
+def postgres_backup_destination(config: AwsConfig) -> str:
+    """Where CloudNativePG's barman writes (base backups and WAL) when on AWS."""
+    return f"s3://{bucket_name(config, 'backups')}/{POSTGRES_PREFIX.rstrip('/')}"
 
 
 class SecureBucket(pulumi.ComponentResource):
@@ -39,8 +56,7 @@ class SecureBucket(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.bucket = aws.s3.Bucket(
             name,
-            # Bucket names are global: account and region make this one unique and findable.
-            bucket=f"{config.name}-{purpose}-{config.account_id}-{config.region}",
+            bucket=bucket_name(config, purpose),
             force_destroy=False,
             tags=resource_tags(config.tags, name),
             opts=pulumi.ResourceOptions(parent=self, protect=config.protection.deletion_protection),
@@ -112,18 +128,14 @@ def _tls_only_policy(bucket_arn: str) -> str:
 
 
 def _lifecycle_rules(
-    noncurrent_days: int, expire_days: int | None
+    noncurrent_days: int, expire: tuple[str, int] | None
 ) -> list[aws.s3.BucketLifecycleConfigurationRuleArgs]:
-    transitions = None
-    if expire_days is not None and expire_days > BACKUP_INFREQUENT_ACCESS_DAYS:
-        transitions = [
-            aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(
-                days=BACKUP_INFREQUENT_ACCESS_DAYS, storage_class="STANDARD_IA"
-            )
-        ]
-    return [
+    """Every object: stale uploads aborted, old versions dropped. `expire` (prefix, days):
+    objects under that prefix are deleted after `days`. Never Elasticsearch's prefix: its
+    snapshots share files across days and SLM retention deletes what no snapshot needs."""
+    rules = [
         aws.s3.BucketLifecycleConfigurationRuleArgs(
-            id="retention",
+            id="versions",
             status="Enabled",
             filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
             abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
@@ -132,14 +144,28 @@ def _lifecycle_rules(
             noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
                 noncurrent_days=noncurrent_days
             ),
-            expiration=(
-                aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=expire_days)
-                if expire_days is not None
-                else None
-            ),
-            transitions=transitions,
         )
     ]
+    if expire is None:
+        return rules
+    prefix, days = expire
+    transitions = None
+    if days > BACKUP_INFREQUENT_ACCESS_DAYS:
+        transitions = [
+            aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(
+                days=BACKUP_INFREQUENT_ACCESS_DAYS, storage_class="STANDARD_IA"
+            )
+        ]
+    rules.append(
+        aws.s3.BucketLifecycleConfigurationRuleArgs(
+            id=f"expire-{prefix.rstrip('/')}",
+            status="Enabled",
+            filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=prefix),
+            expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=days),
+            transitions=transitions,
+        )
+    )
+    return rules
 
 
 def prefix_access_policy(
@@ -176,12 +202,14 @@ def prefix_access_policy(
 
 
 class Storage(pulumi.ComponentResource):
-    """The files and backups buckets, and one Pod Identity role per bucket."""
+    """The files and backups buckets, and one Pod Identity role per prefix."""
 
     files: SecureBucket
     backups: SecureBucket
     app_role: aws.iam.Role
-    backup_role: aws.iam.Role
+    # Only when PostgreSQL runs in the cluster (CloudNativePG); RDS keeps its own backups.
+    postgres_backup_role: aws.iam.Role | None
+    elasticsearch_snapshot_role: aws.iam.Role
 
     def __init__(
         self,
@@ -194,6 +222,8 @@ class Storage(pulumi.ComponentResource):
         super().__init__("orgo:aws:Storage", name, None, opts)
         self._name = name
         self._config = config
+        self._cluster_name = cluster_name
+        self._key_arn = key_arn
         self._child = pulumi.ResourceOptions(parent=self)
         days = config.storage
         self.files = SecureBucket(
@@ -209,26 +239,26 @@ class Storage(pulumi.ComponentResource):
             "backups",
             config,
             key_arn,
-            _lifecycle_rules(days.noncurrent_version_days, days.backup_expiry_days),
+            _lifecycle_rules(
+                days.noncurrent_version_days, (POSTGRES_PREFIX, days.backup_expiry_days)
+            ),
             self._child,
         )
-        self.app_role = self._role(
-            "app", self.files, APP_PREFIXES, key_arn, cluster_name, config.identities.app
-        )
-        self.backup_role = self._role(
-            "backups",
-            self.backups,
-            BACKUP_PREFIXES,
-            key_arn,
-            cluster_name,
-            config.identities.backups,
+        self.app_role = self._role("app", self.files, APP_PREFIX, config.identities.app)
+        self.postgres_backup_role = None
+        if config.services.postgres.mode == "in-cluster":
+            self.postgres_backup_role = self._role(
+                "postgres-backups", self.backups, POSTGRES_PREFIX, [POSTGRES_ACCOUNT]
+            )
+        self.elasticsearch_snapshot_role = self._role(
+            "elasticsearch-snapshots", self.backups, ELASTICSEARCH_PREFIX, [ELASTICSEARCH_ACCOUNT]
         )
         self.register_outputs(
             {
                 "files_bucket": self.files.bucket.bucket,
                 "backup_bucket": self.backups.bucket.bucket,
                 "app_role_arn": self.app_role.arn,
-                "backup_role_arn": self.backup_role.arn,
+                "elasticsearch_snapshot_role_arn": self.elasticsearch_snapshot_role.arn,
             }
         )
 
@@ -236,9 +266,7 @@ class Storage(pulumi.ComponentResource):
         self,
         purpose: str,
         bucket: SecureBucket,
-        prefixes: Sequence[str],
-        key_arn: pulumi.Input[str],
-        cluster_name: pulumi.Input[str],
+        prefix: str,
         service_accounts: Sequence[ServiceAccountRef],
     ) -> aws.iam.Role:
         role_name = f"{self._name}-{purpose}"
@@ -247,13 +275,13 @@ class Storage(pulumi.ComponentResource):
             POD_IDENTITY_PRINCIPAL,
             resource_tags(self._config.tags, role_name),
             self._child,
-            inline_policy=prefix_access_policy(bucket.bucket.arn, prefixes, key_arn),
+            inline_policy=prefix_access_policy(bucket.bucket.arn, [prefix], self._key_arn),
         )
         for account in service_accounts:
             link_name = f"{role_name}-{account.namespace}-{account.name}"
             aws.eks.PodIdentityAssociation(
                 link_name,
-                cluster_name=cluster_name,
+                cluster_name=self._cluster_name,
                 namespace=account.namespace,
                 service_account=account.name,
                 role_arn=role.arn,

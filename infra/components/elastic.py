@@ -1,8 +1,10 @@
 """Elastic stack: ECK operator, Elasticsearch, Kibana, Filebeat shipping the app's ECS logs,
-and a Job loading the index template, ILM policy and Kibana objects from observability/."""
+and a Job loading the index template, ILM policy and Kibana objects from observability/.
+Given an S3 bucket, the Job also registers a snapshot repository and a nightly SLM policy."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,8 @@ from infra.components import k8s as kb
 from infra.components.namespace import NamespaceArgs, PlatformNamespace
 from infra.config import ElasticConfig, Resources
 from infra.versions import versions
+from observability.config import DEFAULT
+from observability.logs.filebeat import kubernetes_filebeat
 
 NAMESPACE = "elastic"
 ES = "orgo"
@@ -23,6 +27,27 @@ ELASTIC_UID = 1000
 FILEBEAT_RESOURCES = Resources(cpu="100m", memory="200Mi")
 SETUP_RESOURCES = Resources(cpu="50m", memory="64Mi")
 SETUP_SCRIPT = Path(__file__).with_name("elastic_setup.sh")
+# Snapshots: the service account the AWS layer binds to its role for the bucket's
+# elasticsearch/ prefix (infra.aws.storage), the repository and the SLM policy.
+SNAPSHOT_SERVICE_ACCOUNT = "orgo-elasticsearch"
+SNAPSHOT_BASE_PATH = "elasticsearch"
+SNAPSHOT_REPOSITORY = "orgo-s3"
+SNAPSHOT_POLICY = "orgo-nightly"
+SNAPSHOT_SCHEDULE = "0 30 1 * * ?"  # every night at 01:30 UTC (Elasticsearch cron)
+SNAPSHOT_RETENTION = {"expire_after": "30d", "min_count": 7, "max_count": 60}
+# Elasticsearch 9 lets the S3 client read a token file only at this config-relative path,
+# so the Pod Identity token is projected there and the AWS SDK pointed at it.
+S3_CONFIG_DIR = "/usr/share/elasticsearch/config/repository-s3"
+S3_IDENTITY_FILE = "aws-web-identity-token-file"
+POD_IDENTITY_AUDIENCE = "pods.eks.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class SnapshotTarget:
+    """The S3 bucket (and its region) Elasticsearch snapshots go to, under elasticsearch/."""
+
+    bucket: pulumi.Input[str]
+    region: pulumi.Input[str]
 
 
 @dataclass(frozen=True)
@@ -30,6 +55,8 @@ class ElasticArgs:
     config: ElasticConfig
     kibana_hostname: str
     storage_class: str | None = None
+    # None (a plain cluster): no snapshot repository.
+    snapshots: SnapshotTarget | None = None
 
 
 class Elastic(pulumi.ComponentResource):
@@ -60,6 +87,13 @@ class Elastic(pulumi.ComponentResource):
         )
         after = pulumi.ResourceOptions(parent=self, depends_on=[operator])
         version = versions().images["elasticsearch"].tag
+        if args.snapshots is not None:
+            k8s.core.v1.ServiceAccount(
+                f"{name}-snapshot-account",
+                metadata={"name": SNAPSHOT_SERVICE_ACCOUNT, "namespace": NAMESPACE},
+                automount_service_account_token=False,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+            )
         self._cr(
             "elasticsearch",
             "elasticsearch.k8s.elastic.co/v1",
@@ -82,9 +116,7 @@ class Elastic(pulumi.ComponentResource):
             },
             after,
         )
-        self._cr(
-            "filebeat", "beat.k8s.elastic.co/v1beta1", "Beat", self._filebeat_spec(version), after
-        )
+        self._cr("filebeat", "beat.k8s.elastic.co/v1beta1", "Beat", _filebeat_spec(version), after)
         # ECK makes the Elasticsearch PDB itself, not Kibana's.
         if cfg.kibana_replicas > 1:
             selector = {"kibana.k8s.elastic.co/name": ES}
@@ -97,7 +129,9 @@ class Elastic(pulumi.ComponentResource):
             5601,
             after,
         )
-        assets = observability.elastic_assets()
+        assets: dict[str, pulumi.Input[str]] = {**observability.elastic_assets()}
+        if args.snapshots is not None:
+            assets |= _snapshot_assets(args.snapshots.bucket)
         if assets:
             self._setup_job(assets, after)
         self.register_outputs({})
@@ -123,6 +157,12 @@ class Elastic(pulumi.ComponentResource):
         }
         if args.storage_class:
             claim["storageClassName"] = args.storage_class
+        # No mmap: no privileged sysctl init container is needed.
+        node_config: dict[str, Any] = {"node.store.allow_mmap": False}
+        pod = _pod_template("elasticsearch", cfg.elasticsearch_resources, cfg.elasticsearch_nodes)
+        if args.snapshots is not None:
+            node_config["s3.client.default.region"] = args.snapshots.region
+            _with_snapshot_identity(pod)
         return {
             "version": version,
             "image": versions().images["elasticsearch"].ref,
@@ -130,11 +170,8 @@ class Elastic(pulumi.ComponentResource):
                 {
                     "name": "default",
                     "count": cfg.elasticsearch_nodes,
-                    # No mmap: no privileged sysctl init container is needed.
-                    "config": {"node.store.allow_mmap": False},
-                    "podTemplate": _pod_template(
-                        "elasticsearch", cfg.elasticsearch_resources, cfg.elasticsearch_nodes
-                    ),
+                    "config": node_config,
+                    "podTemplate": pod,
                     "volumeClaimTemplates": [
                         {"metadata": {"name": "elasticsearch-data"}, "spec": claim}
                     ],
@@ -142,57 +179,9 @@ class Elastic(pulumi.ComponentResource):
             ],
         }
 
-    @staticmethod
-    def _filebeat_spec(version: str) -> Any:
-        # The Orgo pods' stdout is already ECS JSON: parse it, keep only the orgo namespace.
-        config = {
-            "filebeat.inputs": [
-                {
-                    "type": "filestream",
-                    "id": "orgo-containers",
-                    "paths": ["/var/log/containers/*_orgo_*.log"],
-                    "parsers": [
-                        {"container": {}},
-                        {"ndjson": {"target": "", "overwrite_keys": True}},
-                    ],
-                }
-            ],
-            "setup.ilm.enabled": False,
-            "setup.template.enabled": False,
-            "output.elasticsearch.index": "orgo-logs-%{+yyyy.MM.dd}",
-        }
-        return {
-            "type": "filebeat",
-            "version": version,
-            "image": versions().images["filebeat"].ref,
-            "elasticsearchRef": {"name": ES},
-            "config": config,
-            "daemonSet": {
-                "podTemplate": {
-                    "spec": {
-                        "automountServiceAccountToken": False,
-                        "containers": [
-                            {
-                                "name": "filebeat",
-                                "resources": kb.resources(FILEBEAT_RESOURCES),
-                                # Root (read-only) is needed to read the kubelet's log files.
-                                "securityContext": {
-                                    **kb.RESTRICTED_CONTAINER,
-                                    "runAsNonRoot": False,
-                                    "runAsUser": 0,
-                                },
-                                "volumeMounts": [
-                                    {"name": "varlog", "mountPath": "/var/log", "readOnly": True}
-                                ],
-                            }
-                        ],
-                        "volumes": [{"name": "varlog", "hostPath": {"path": "/var/log"}}],
-                    }
-                }
-            },
-        }
-
-    def _setup_job(self, assets: dict[str, str], opts: pulumi.ResourceOptions) -> None:
+    def _setup_job(
+        self, assets: dict[str, pulumi.Input[str]], opts: pulumi.ResourceOptions
+    ) -> None:
         config_map = k8s.core.v1.ConfigMap(
             f"{self._name}-setup-assets",
             metadata={"name": "orgo-elastic-setup", "namespace": NAMESPACE},
@@ -209,7 +198,9 @@ class Elastic(pulumi.ComponentResource):
                     "valueFrom": {
                         "secretKeyRef": {"name": f"{ES}-es-elastic-user", "key": "elastic"}
                     },
-                }
+                },
+                {"name": "SNAPSHOT_REPOSITORY", "value": SNAPSHOT_REPOSITORY},
+                {"name": "SNAPSHOT_POLICY", "value": SNAPSHOT_POLICY},
             ],
             "resources": kb.resources(SETUP_RESOURCES),
             "securityContext": kb.RESTRICTED_CONTAINER,
@@ -257,3 +248,76 @@ def _pod_template(container: str, size: Resources, replicas: int) -> Any:
             **kb.spread_and_anti_affinity(selector, replicas),
         },
     }
+
+
+def _filebeat_spec(version: str) -> Any:
+    # The Orgo pods' stdout is ECS JSON: the same decoding and data stream as on hosts.
+    config = kubernetes_filebeat(DEFAULT)
+    return {
+        "type": "filebeat",
+        "version": version,
+        "image": versions().images["filebeat"].ref,
+        "elasticsearchRef": {"name": ES},
+        "config": config,
+        "daemonSet": {
+            "podTemplate": {
+                "spec": {
+                    "automountServiceAccountToken": False,
+                    "containers": [
+                        {
+                            "name": "filebeat",
+                            "resources": kb.resources(FILEBEAT_RESOURCES),
+                            # Root (read-only) is needed to read the kubelet's log files.
+                            "securityContext": {
+                                **kb.RESTRICTED_CONTAINER,
+                                "runAsNonRoot": False,
+                                "runAsUser": 0,
+                            },
+                            "volumeMounts": [
+                                {"name": "varlog", "mountPath": "/var/log", "readOnly": True}
+                            ],
+                        }
+                    ],
+                    "volumes": [{"name": "varlog", "hostPath": {"path": "/var/log"}}],
+                }
+            }
+        },
+    }
+
+
+def _snapshot_assets(bucket: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
+    """The repository (bucket + elasticsearch/ prefix) and the SLM policy, for the Job."""
+    repository = pulumi.Output.from_input(bucket).apply(
+        lambda name: json.dumps(
+            {"type": "s3", "settings": {"bucket": name, "base_path": SNAPSHOT_BASE_PATH}}
+        )
+    )
+    policy = {
+        "schedule": SNAPSHOT_SCHEDULE,
+        "name": f"<{SNAPSHOT_POLICY}-{{now/d}}>",
+        "repository": SNAPSHOT_REPOSITORY,
+        "config": {"include_global_state": True},
+        "retention": SNAPSHOT_RETENTION,
+    }
+    return {"snapshot-repository.json": repository, "slm-policy.json": json.dumps(policy)}
+
+
+def _with_snapshot_identity(pod: Any) -> None:
+    """Runs Elasticsearch as the snapshot service account, with its Pod Identity token
+    where the S3 client may read it (the agent's URL comes from EKS's own injection)."""
+    token = f"{S3_CONFIG_DIR}/{S3_IDENTITY_FILE}"
+    projected = {
+        "serviceAccountToken": {
+            "audience": POD_IDENTITY_AUDIENCE,
+            "expirationSeconds": 86400,
+            "path": S3_IDENTITY_FILE,
+        }
+    }
+    spec = pod["spec"]
+    spec["serviceAccountName"] = SNAPSHOT_SERVICE_ACCOUNT
+    spec["volumes"] = [{"name": "aws-token", "projected": {"sources": [projected]}}]
+    container = spec["containers"][0]
+    container["env"] = [{"name": "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "value": token}]
+    container["volumeMounts"] = [
+        {"name": "aws-token", "mountPath": S3_CONFIG_DIR, "readOnly": True}
+    ]

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Loads what exists of observability/elastic/ (mounted at /assets) into Elasticsearch and
-# Kibana. Idempotent: PUT and import with overwrite; safe to re-run on every deploy.
+# Kibana, then the snapshot repository and SLM policy when the platform has a bucket.
+# Idempotent: PUT and import with overwrite; safe to re-run on every deploy.
 set -eu
 es="https://orgo-es-http.elastic.svc:9200"
 kb="http://orgo-kb-http.elastic.svc:5601"
@@ -20,5 +21,13 @@ until curl -fsS -u "$auth" "$kb/api/status" >/dev/null; do sleep 5; done
 if [ -f /assets/kibana-objects.ndjson ]; then
   curl -fsS -u "$auth" -X POST -H 'kbn-xsrf: true' \
     "$kb/api/saved_objects/_import?overwrite=true" -F file=@/assets/kibana-objects.ndjson
+fi
+# Only with a bucket (snapshot-repository.json): last, so a repository Elasticsearch cannot
+# reach yet (its verification fails) holds nothing else back while the Job retries.
+if [ -f /assets/snapshot-repository.json ]; then
+  es_curl -X PUT -H "$json" "$es/_snapshot/${SNAPSHOT_REPOSITORY}" \
+    --data-binary @/assets/snapshot-repository.json
+  es_curl -X PUT -H "$json" "$es/_slm/policy/${SNAPSHOT_POLICY}" \
+    --data-binary @/assets/slm-policy.json
 fi
 echo loaded

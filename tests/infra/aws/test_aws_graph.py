@@ -193,8 +193,7 @@ def test_pod_identity_roles_reach_only_their_prefix(foundation_run: Run) -> None
     account, region = config.account_id, config.region
     expected = {
         "orgo-storage-app": [f"arn:aws:s3:::orgo-prod-files-{account}-{region}/app/*"],
-        "orgo-storage-backups": [
-            f"arn:aws:s3:::orgo-prod-backups-{account}-{region}/postgres/*",
+        "orgo-storage-elasticsearch-snapshots": [
             f"arn:aws:s3:::orgo-prod-backups-{account}-{region}/elasticsearch/*",
         ],
     }
