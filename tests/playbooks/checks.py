@@ -23,6 +23,7 @@ SCRAPE_JOBS = {
     "rabbitmq",
     "orgo-api",
     "orgo-worker",
+    "blackbox",
 }
 
 

@@ -41,6 +41,7 @@ SERVICES = [
     "prometheus-node-exporter",
     "prometheus-postgres-exporter",
     "prometheus-redis-exporter",
+    "prometheus-blackbox-exporter",
     "nginx",
     "orgo-api",
     "orgo-worker",
@@ -51,7 +52,7 @@ SERVICES = [
 INVENTORY_HOST = "orgo-local"
 # Published through podman port mappings; everything else listens on loopback only.
 PUBLIC_PORTS = {22, 443, 9090, 9093}
-INTERNAL_PORTS = {5432, 6379, 5672, 15692, 9100, 9187, 9121, 8000, 9464}
+INTERNAL_PORTS = {5432, 6379, 5672, 15692, 9100, 9187, 9121, 9115, 8000, 9464}
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +122,8 @@ def test_sockets_listen_only_on_intended_addresses(host: testinfra.host.Host) ->
         ("/etc/postgresql/15/main/pg_hba.conf", "postgres", "postgres", 0o640),
         ("/etc/default/prometheus-postgres-exporter", "root", "prometheus", 0o640),
         ("/etc/default/prometheus-redis-exporter", "root", "prometheus", 0o640),
+        ("/etc/default/prometheus-blackbox-exporter", "root", "prometheus", 0o640),
+        ("/etc/prometheus/blackbox-orgo.yml", "root", "prometheus", 0o640),
         ("/etc/nftables.conf", "root", "root", 0o600),
         ("/var/backups/orgo", "postgres", "postgres", 0o700),
         ("/var/lib/orgo", "orgo", "orgo", 0o750),
@@ -226,6 +229,30 @@ def test_prometheus_scrapes_every_job_and_evaluates_every_rule(platform: Platfor
         query="sum(prometheus_rule_evaluation_failures_total)",
     )["result"]
     assert failures == [] or failures[0]["value"][1] == "0"
+
+
+def test_blackbox_probe_reads_nginx_certificate_with_the_rules_labels(
+    platform: Platform,
+) -> None:
+    """The series TlsEndpointCertificateExpiringSoon reads: nginx's certificate expiry,
+    labelled with the deployment's env and the probed endpoint as instance."""
+    not_after = platform.host.exec("openssl x509 -noout -enddate -in /etc/nginx/tls/orgo.crt")
+    expected = platform.host.exec(f"date -d '{not_after.split('=', 1)[1].strip()}' +%s").strip()
+    query = 'probe_ssl_earliest_cert_expiry{job="blackbox"}'
+    result = wait_until(
+        lambda: prometheus_data(platform.prometheus_port, "/api/v1/query", query=query)["result"],
+        60,
+        "the blackbox probe of nginx",
+        2,
+    )
+    assert [(r["metric"]["env"], r["metric"]["instance"]) for r in result] == [
+        (platform.host.name, "127.0.0.1:443")
+    ]
+    assert float(result[0]["value"][1]) == float(expected)
+    success = prometheus_data(
+        platform.prometheus_port, "/api/v1/query", query='probe_success{job="blackbox"}'
+    )["result"]
+    assert [r["value"][1] for r in success] == ["1"]
 
 
 def test_settings_change_restarts_only_the_affected_service(platform: Platform) -> None:
