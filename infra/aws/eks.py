@@ -330,12 +330,27 @@ class Cluster(pulumi.ComponentResource):
                 annotations={"storageclass.kubernetes.io/is-default-class": "true"},
             ),
             provisioner="ebs.csi.aws.com",
-            parameters={"type": "gp3", "encrypted": "true", "kmsKeyId": data_key_arn},
+            parameters={
+                "type": "gp3",
+                "encrypted": "true",
+                "kmsKeyId": data_key_arn,
+                **self._volume_tags(),
+            },
             reclaim_policy="Retain",
             volume_binding_mode="WaitForFirstConsumer",
             allow_volume_expansion=True,
             opts=pulumi.ResourceOptions(parent=self, provider=self.kubernetes_provider),
         )
+
+    def _volume_tags(self) -> dict[str, str]:
+        """The stack's tags on every EBS volume the CSI driver creates for a claim
+        (`tagSpecification_<n>: key=value`); the driver names the volumes itself."""
+        tags = resource_tags(self._config.tags, "")
+        del tags["Name"]
+        return {
+            f"tagSpecification_{n}": f"{key}={value}"
+            for n, (key, value) in enumerate(sorted(tags.items()), start=1)
+        }
 
     def _kubeconfig(self) -> pulumi.Output[str]:
         """Token from `aws eks get-token` as the first admin role (needs the AWS CLI)."""

@@ -111,8 +111,8 @@ def get_run(kind: str, stack: str) -> Run:
     if kind == "foundation":
         return _foundation(stack)
     run = _whole_stack(stack)
-    if not any(r.type == "orgo:aws:Foundation" for r in run.resources):
-        pytest.skip(f"infra.program.deploy does not compose AwsFoundation for {stack} yet")
+    foundations = [r for r in run.resources if r.type == "orgo:aws:Foundation"]
+    assert len(foundations) == 1, f"infra.program.deploy must compose AwsFoundation for {stack}"
     return run
 
 

@@ -167,6 +167,28 @@ def test_rds_postgres(foundation_run: Run) -> None:
     assert "pgcrypto" in parameters["rds.allowed_extensions"].split(",")
 
 
+def test_elasticache_fails_over_across_zones_and_requires_tls(foundation_run: Run) -> None:
+    settings = foundation_run.config.services.redis
+    groups = foundation_run.of_type("aws:elasticache/replicationGroup:ReplicationGroup")
+    assert len(groups) == (settings.mode == "managed")
+    for group in (g.inputs for g in groups):
+        assert group["numCacheClusters"] == 1 + settings.replicas
+        failover = settings.replicas > 0  # prod: 2 replicas
+        assert group["multiAzEnabled"] is group["automaticFailoverEnabled"] is failover
+        assert group["transitEncryptionMode"] == "required"
+        assert group["authToken"]
+
+
+def test_amazon_mq_runs_as_a_cluster_across_zones_in_prod() -> None:
+    run = get_run("foundation", "prod")
+    assert run.config.services.rabbitmq.deployment == "cluster"
+    broker = run.one("aws:mq/broker:Broker").inputs
+    assert broker["deploymentMode"] == "CLUSTER_MULTI_AZ"
+    private = [s.name for s in run.of_type("aws:ec2/subnet:Subnet") if "-private-" in s.name]
+    assert sorted(broker["subnetIds"]) == sorted(private)
+    assert len(private) == 3
+
+
 def test_generated_passwords_are_masked_in_the_plan(any_run: Run) -> None:
     secret_inputs = {
         "aws:rds/instance:Instance": ("password",),

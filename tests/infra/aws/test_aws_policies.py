@@ -195,6 +195,10 @@ def test_every_taggable_resource_is_tagged(any_run: Run) -> None:
         }
         assert set(kinds) == {"instance", "volume", "network-interface"}
         assert all({k: t[k] for k in REQUIRED_TAGS} == expected for t in kinds.values())
+    # So do the volumes the EBS CSI driver creates for PersistentVolumeClaims.
+    parameters = any_run.one("kubernetes:storage.k8s.io/v1:StorageClass").inputs["parameters"]
+    specs = [v for k, v in parameters.items() if k.startswith("tagSpecification_")]
+    assert dict(spec.split("=", 1) for spec in specs) == expected
 
 
 def test_stateful_services_are_protected_and_backed_up_in_prod(any_run: Run) -> None:
@@ -221,3 +225,39 @@ def test_stateful_services_are_protected_and_backed_up_in_prod(any_run: Run) -> 
     assert versioned == {b.name for b in any_run.of_type("aws:s3/bucket:Bucket")}
     for key in any_run.of_type("aws:kms/key:Key"):
         assert key.inputs["deletionWindowInDays"] == 30
+
+
+# Stores without a deletion-protection flag of their own: Pulumi's `protect` stands in.
+PROTECTED = (
+    "aws:s3/bucket:Bucket",
+    "aws:elasticache/replicationGroup:ReplicationGroup",
+    "aws:mq/broker:Broker",
+)
+
+
+def test_stores_without_a_deletion_flag_are_protected_in_prod(any_run: Run) -> None:
+    assert any_run.config.protection.deletion_protection is True
+    stores = [r for t in PROTECTED for r in any_run.of_type(t)]
+    assert {r.type for r in stores} >= {"aws:s3/bucket:Bucket"}
+    assert [r.name for r in stores if not r.protect] == []
+
+
+def test_every_bucket_drops_old_versions_and_stale_uploads(any_run: Run) -> None:
+    days = any_run.config.storage
+    lifecycles = {
+        c.inputs["bucket"]: c.inputs["rules"]
+        for c in any_run.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    }
+    assert set(lifecycles) == {b.name for b in any_run.of_type("aws:s3/bucket:Bucket")}
+    for bucket, rules in lifecycles.items():
+        every = [r for r in rules if r["filter"]["prefix"] == "" and r["status"] == "Enabled"]
+        assert len(every) == 1, bucket
+        assert every[0]["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 7}
+        expiry = every[0]["noncurrentVersionExpiration"]["noncurrentDays"]
+        assert expiry == days.noncurrent_version_days, bucket
+    expiring = {
+        (r["filter"]["prefix"], r["expiration"]["days"])
+        for r in lifecycles["orgo-storage-backups"]
+        if "expiration" in r
+    }
+    assert expiring == {("postgres/", days.backup_expiry_days)}
