@@ -51,12 +51,32 @@ def test_actionlint_reports_a_broken_workflow(tmp_path: Path) -> None:
     assert "nope" in result.stdout
 
 
-def pulumi_steps(name: str) -> list[dict[str, object]]:
+def jobs(name: str) -> list[list[dict[str, object]]]:
     workflow = yaml.safe_load((ks.REPO_ROOT / ".github" / "workflows" / name).read_text())
-    steps = [s for job in workflow["jobs"].values() for s in job["steps"]]
-    return [s for s in steps if str(s.get("uses", "")).startswith("pulumi/actions@")]
+    return [job["steps"] for job in workflow["jobs"].values()]
+
+
+def is_pulumi(step: dict[str, object]) -> bool:
+    return str(step.get("uses", "")).startswith("pulumi/actions@")
+
+
+def pulumi_steps(name: str) -> list[dict[str, object]]:
+    return [s for steps in jobs(name) for s in steps if is_pulumi(s)]
 
 
 def test_preview_on_pull_requests_and_up_on_main() -> None:
     assert [s["with"]["command"] for s in pulumi_steps("pull-request.yml")] == ["preview"]
     assert [s["with"]["command"] for s in pulumi_steps("main.yml")] == ["up"]
+
+
+def test_pulumi_finds_uv_on_the_path() -> None:
+    """`toolchain: uv` in Pulumi.yaml: each job running pulumi puts .tools/bin on PATH first."""
+    on_path = 'echo "$PWD/.tools/bin" >> "$GITHUB_PATH"'
+    checked = 0
+    for workflow in ("pull-request.yml", "main.yml"):
+        for steps in jobs(workflow):
+            runs = [i for i, s in enumerate(steps) if s.get("run") == on_path]
+            for index in (i for i, s in enumerate(steps) if is_pulumi(s)):
+                assert runs and runs[0] < index, workflow
+                checked += 1
+    assert checked == 2
