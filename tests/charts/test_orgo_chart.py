@@ -12,11 +12,16 @@ import pytest
 import yaml
 
 from infra.validation import validate
+from infra.versions import versions
 from tests.infra import k8s_support as ks
 
 CHART = ks.REPO_ROOT / "charts" / "orgo-api"
 PRODUCTION = CHART / "ci" / "production-values.yaml"
 KUBERNETES_VERSION = "1.33.0"
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
 def helm(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -130,10 +135,8 @@ def test_bad_values_are_rejected_with_a_clear_message(arguments: list[str], mess
 
 
 def test_checkov_helm_runner(tmp_path: Path) -> None:
-    skips = yaml.safe_load((ks.REPO_ROOT / "tests" / "infra" / "checkov-skips.yaml").read_text())
-    # The Helm runner renders into namespace "default"; installs use "orgo" and the scan of
-    # the rendered platform (tests/infra) keeps CKV_K8S_21 (no default namespace) on.
-    skips["CKV_K8S_21"] = "Helm runner renders into the default namespace"
+    shared = ks.REPO_ROOT / "tests" / "infra" / "checkov-skips.yaml"
+    skips = {**load_yaml(shared), **load_yaml(Path(__file__).parent / "checkov-skips.yaml")}
     env = {**os.environ, "PATH": f"{ks.HELM.parent}:{os.environ['PATH']}"}
     result = subprocess.run(
         [
@@ -169,3 +172,11 @@ def test_checkov_helm_runner(tmp_path: Path) -> None:
         for c in r["results"]["failed_checks"]
     ]
     assert not failed, "\n".join(failed)
+
+
+def test_chart_pins_the_image_of_versions_yaml() -> None:
+    """versions.yaml is the one place for the pin; the chart's defaults must follow it."""
+    pin = versions().images["orgo"]
+    values = load_yaml(CHART / "values.yaml")["image"]
+    assert (values["repository"], values["tag"]) == (pin.repository, pin.tag)
+    assert load_yaml(CHART / "Chart.yaml")["appVersion"] == pin.tag
