@@ -56,7 +56,9 @@ def deploy(cfg: StackConfig, external: ExternalServices | None = None) -> None:
     )
     monitoring = Monitoring(
         "monitoring",
-        MonitoringArgs(platform.monitoring, f"grafana.{domain}", platform.storage_class),
+        MonitoringArgs(
+            platform.monitoring, f"grafana.{domain}", platform.environment, platform.storage_class
+        ),
         _after(opts, edge),
     )
     if platform.elastic.enabled:

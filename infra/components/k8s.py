@@ -31,6 +31,19 @@ def restricted_pod(uid: int) -> dict[str, Any]:
     }
 
 
+def awaited(metadata: dict[str, Any], condition: str) -> dict[str, Any]:
+    """Metadata that makes Pulumi wait for the custom resource's status `condition`.
+
+    Pulumi considers a custom resource ready once the API server accepts it; whatever
+    depends on the component (the Orgo chart's migration Job) must wait for the service.
+    """
+    annotations = {
+        **metadata.get("annotations", {}),
+        "pulumi.com/waitFor": f"condition={condition}",
+    }
+    return {**metadata, "annotations": annotations}
+
+
 def cpu_limit(cpu: str) -> str:
     """Twice the request: room for bursts (startup, JIT) without starving neighbours."""
     if cpu.endswith("m"):

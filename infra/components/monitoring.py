@@ -20,7 +20,7 @@ from infra import observability
 from infra.components import edge, remote
 from infra.components import k8s as kb
 from infra.components.namespace import NamespaceArgs, PlatformNamespace
-from infra.config import CONFIG_NAMESPACE, MonitoringConfig, load_stack_config
+from infra.config import CONFIG_NAMESPACE, MonitoringConfig
 from observability.config import Config as ObservabilityConfig
 
 NAMESPACE = "monitoring"
@@ -39,6 +39,7 @@ def job_relabeling(job: str) -> list[dict[str, str]]:
 class MonitoringArgs:
     config: MonitoringConfig
     grafana_hostname: str
+    environment: str
     storage_class: str | None = None
 
 
@@ -77,7 +78,7 @@ class Monitoring(pulumi.ComponentResource):
             f"{name}-stack",
             "kube-prometheus-stack",
             NAMESPACE,
-            self._values(args, load_stack_config().platform.environment),
+            self._values(args),
             pulumi.ResourceOptions(parent=self, depends_on=[namespace, admin]),
         )
         edge.http_route(
@@ -91,7 +92,7 @@ class Monitoring(pulumi.ComponentResource):
         self.register_outputs({})
 
     @staticmethod
-    def _values(args: MonitoringArgs, environment: str) -> Any:
+    def _values(args: MonitoringArgs) -> Any:
         cfg = args.config
         storage: dict[str, Any] = {
             "accessModes": ["ReadWriteOnce"],
@@ -122,7 +123,7 @@ class Monitoring(pulumi.ComponentResource):
                                 {
                                     "action": "replace",
                                     "targetLabel": CONTRACT.environment_label,
-                                    "replacement": environment,
+                                    "replacement": args.environment,
                                 }
                             ],
                         }

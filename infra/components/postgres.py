@@ -80,7 +80,7 @@ class Postgres(pulumi.ComponentResource):
             f"{name}-cluster",
             api_version="postgresql.cnpg.io/v1",
             kind="Cluster",
-            metadata={"name": CLUSTER, "namespace": NAMESPACE},
+            metadata=kb.awaited({"name": CLUSTER, "namespace": NAMESPACE}, "Ready"),
             spec=self._cluster_spec(args, credentials),
             opts=after_operator,
         )

@@ -64,7 +64,7 @@ class Rabbitmq(pulumi.ComponentResource):
             f"{name}-cluster",
             api_version="rabbitmq.com/v1beta1",
             kind="RabbitmqCluster",
-            metadata={"name": CLUSTER, "namespace": NAMESPACE},
+            metadata=kb.awaited({"name": CLUSTER, "namespace": NAMESPACE}, "AllReplicasReady"),
             spec=self._cluster_spec(args),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster_operator]),
         )

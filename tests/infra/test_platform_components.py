@@ -240,6 +240,18 @@ def test_components_wait_for_the_crds_and_services_they_use(
             assert installer in waits_for(run_, owner), (owner, resource.name)
 
 
+def test_pulumi_waits_until_the_data_services_are_ready(rendered: Callable[[str], Run]) -> None:
+    """Orgo's migration Job runs only once PostgreSQL and RabbitMQ report ready, not as
+    soon as their custom resources are accepted."""
+    wanted = {"Cluster": "condition=Ready", "RabbitmqCluster": "condition=AllReplicasReady"}
+    waits = {
+        r.inputs["kind"]: r.inputs["metadata"].get("annotations", {}).get("pulumi.com/waitFor")
+        for r in rendered("dev").resources
+        if r.inputs.get("kind") in wanted
+    }
+    assert waits == wanted
+
+
 def test_render_yaml_to_directory_gives_every_object_that_provider() -> None:
     values, _ = stack_config_values("dev")
     platform = json.loads(values["orgo:platform"])
