@@ -137,9 +137,12 @@ def _with_aws_backups(cfg: StackConfig) -> PlatformConfig:
         return platform
     if platform.postgres.backup is not None:
         return platform
-    from infra.aws.storage import postgres_backup_destination
+    from infra.aws.storage import postgres_backup_destination, postgres_backup_retention
 
-    backup = BackupConfig(destination_path=postgres_backup_destination(cfg.aws))
+    backup = BackupConfig(
+        destination_path=postgres_backup_destination(cfg.aws),
+        retention=postgres_backup_retention(cfg.aws),
+    )
     postgres = platform.postgres.model_copy(update={"backup": backup})
     return platform.model_copy(update={"postgres": postgres})
 

@@ -38,6 +38,12 @@ def postgres_backup_destination(config: AwsConfig) -> str:
     return f"s3://{bucket_name(config, 'backups')}/{POSTGRES_PREFIX.rstrip('/')}"
 
 
+def postgres_backup_retention(config: AwsConfig) -> str:
+    """barman's recovery window, which closes before S3 expires what it needs: the oldest
+    (daily) base backup in the window and the WAL after it, with a day to spare."""
+    return f"{config.storage.backup_expiry_days - 2}d"
+
+
 class SecureBucket(pulumi.ComponentResource):
     """SSE-KMS, versioned, owner-enforced, no public access, TLS-only, lifecycle-managed."""
 

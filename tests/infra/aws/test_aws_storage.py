@@ -29,10 +29,12 @@ Objects = Callable[[str], list[dict[str, Any]]]
 
 
 def _in_cluster_values() -> dict[str, str]:
-    """The prod stack's config with `orgo:aws.services.postgres.mode: in-cluster`."""
+    """The prod stack's config with `orgo:aws.services.postgres.mode: in-cluster`, and backups
+    expiring after 30 days (barman's default window is 30 days too)."""
     values, _ = render.stack_config_values("prod")
     aws = json.loads(values["orgo:aws"])
     aws.setdefault("services", {}).setdefault("postgres", {})["mode"] = "in-cluster"
+    aws.setdefault("storage", {})["backupExpiryDays"] = 30
     return {**values, "orgo:aws": json.dumps(aws)}
 
 
@@ -167,6 +169,15 @@ def test_in_cluster_postgres_backs_up_into_its_prefix_of_the_bucket() -> None:
         if r.type == "aws:s3/bucket:Bucket" and r.name == "orgo-storage-backups"
     )
     assert backup.destination_path == f"s3://{bucket.inputs['bucket']}/postgres"
+    # The recovery window closes before the bucket's lifecycle deletes the backups in it.
+    expiry = next(
+        rule["expiration"]["days"]
+        for r in _in_cluster_postgres()
+        if r.type == "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+        for rule in r.inputs["rules"]
+        if rule.get("filter", {}).get("prefix") == "postgres/" and "expiration" in rule
+    )
+    assert int(backup.retention.removesuffix("d")) < expiry - 1
     # With RDS nothing changes: the prod stack configures no CloudNativePG backup.
     managed = {key: json.loads(render.stack_config_values("prod")[0][f"orgo:{key}"]) for key in raw}
     assert program._with_aws_backups(parse_stack_config(managed)).postgres.backup is None
