@@ -10,7 +10,7 @@ default scrape class, and each data service's monitor names its job with `job_re
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -33,6 +33,30 @@ CONTRACT = ObservabilityConfig()
 def job_relabeling(job: str) -> list[dict[str, str]]:
     """Relabelings of a ServiceMonitor/PodMonitor endpoint that name its scrape job `job`."""
     return [{"action": "replace", "targetLabel": "job", "replacement": job}]
+
+
+def scrape_monitor(
+    name: str,
+    kind: Literal["PodMonitor", "ServiceMonitor"],
+    metadata: dict[str, str],
+    endpoint: tuple[dict[str, str], str, str],
+    opts: pulumi.ResourceOptions,
+) -> k8s.apiextensions.CustomResource:
+    """A PodMonitor or ServiceMonitor scraping `endpoint` (selector labels, port name, the job
+    name the shared rules expect)."""
+    selector, port, job = endpoint
+    endpoints = "podMetricsEndpoints" if kind == "PodMonitor" else "endpoints"
+    return k8s.apiextensions.CustomResource(
+        name,
+        api_version="monitoring.coreos.com/v1",
+        kind=kind,
+        metadata=metadata,
+        spec={
+            "selector": {"matchLabels": selector},
+            endpoints: [{"port": port, "relabelings": job_relabeling(job)}],
+        },
+        opts=opts,
+    )
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import pulumi_kubernetes as k8s
 
 from infra.components import k8s as kb
 from infra.components import remote
-from infra.components.monitoring import CONTRACT, job_relabeling
+from infra.components.monitoring import CONTRACT, scrape_monitor
 from infra.components.namespace import NamespaceArgs, PlatformNamespace
 from infra.config import RabbitmqConfig
 from infra.versions import versions
@@ -73,18 +73,12 @@ class Rabbitmq(pulumi.ComponentResource):
             kb.disruption_budget(CLUSTER, NAMESPACE, selector, after_ns)
         # rabbitmq_prometheus serves /metrics on the container port the operator names
         # "prometheus" (15692); the operator itself creates no monitor.
-        k8s.apiextensions.CustomResource(
+        scrape_monitor(
             f"{name}-podmonitor",
-            api_version="monitoring.coreos.com/v1",
-            kind="PodMonitor",
-            metadata={"name": CLUSTER, "namespace": NAMESPACE},
-            spec={
-                "selector": {"matchLabels": selector},
-                "podMetricsEndpoints": [
-                    {"port": "prometheus", "relabelings": job_relabeling(CONTRACT.jobs.rabbitmq)}
-                ],
-            },
-            opts=after_ns,
+            "PodMonitor",
+            {"name": CLUSTER, "namespace": NAMESPACE},
+            (selector, "prometheus", CONTRACT.jobs.rabbitmq),
+            after_ns,
         )
         credentials = k8s.core.v1.Secret(
             f"{name}-app-credentials",

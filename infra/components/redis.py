@@ -10,7 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.components import k8s as kb
-from infra.components.monitoring import CONTRACT, job_relabeling
+from infra.components.monitoring import CONTRACT, scrape_monitor
 from infra.components.namespace import NamespaceArgs, PlatformNamespace
 from infra.config import RedisConfig, Resources
 from infra.versions import versions
@@ -69,18 +69,12 @@ class Redis(pulumi.ComponentResource):
             spec=self._statefulset_spec(args, selector, secret),
             opts=child,
         )
-        k8s.apiextensions.CustomResource(
+        scrape_monitor(
             f"{name}-servicemonitor",
-            api_version="monitoring.coreos.com/v1",
-            kind="ServiceMonitor",
-            metadata={"name": NAME, "namespace": NAMESPACE},
-            spec={
-                "selector": {"matchLabels": selector},
-                "endpoints": [
-                    {"port": "metrics", "relabelings": job_relabeling(CONTRACT.jobs.redis)}
-                ],
-            },
-            opts=child,
+            "ServiceMonitor",
+            {"name": NAME, "namespace": NAMESPACE},
+            (selector, "metrics", CONTRACT.jobs.redis),
+            child,
         )
         self.host = pulumi.Output.from_input(f"{NAME}.{NAMESPACE}.svc")
         self.register_outputs({"host": self.host})
