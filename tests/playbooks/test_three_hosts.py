@@ -315,7 +315,7 @@ def test_a_failed_upload_fails_the_backup_and_names_it_without_the_secret(
     try:
         run = playbook("backup.yml", three.inventory, {}, check=False)
         journal = three.hosts["orgo-it-data"].exec(
-            "journalctl --no-pager --output=cat -u orgo-backup.service"
+            "journalctl --sync && journalctl --no-pager --output=cat -u orgo-backup.service"
         )
         state = three.hosts["orgo-it-data"].exec("systemctl is-failed orgo-backup.service || true")
     finally:
