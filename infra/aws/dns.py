@@ -6,9 +6,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from infra.aws.config import AwsConfig
-from infra.aws.iam import POD_IDENTITY_PRINCIPAL, policy_document, service_role
-from infra.aws.tags import resource_tags
+from infra.aws.config import AwsConfig, ServiceAccountRef
+from infra.aws.iam import pod_identity_role, policy_document
 from infra.components.edge import CERT_MANAGER_SERVICE_ACCOUNT, NAMESPACE
 
 
@@ -58,22 +57,12 @@ class AcmeDns(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("orgo:aws:AcmeDns", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        role_name = f"{name}-cert-manager"
-        self.role = service_role(
-            role_name,
-            POD_IDENTITY_PRINCIPAL,
-            resource_tags(config.tags, role_name),
-            child,
-            inline_policy=dns01_policy(hosted_zone_id),
-        )
-        aws.eks.PodIdentityAssociation(
-            role_name,
-            cluster_name=cluster_name,
-            namespace=NAMESPACE,
-            service_account=CERT_MANAGER_SERVICE_ACCOUNT,
-            role_arn=self.role.arn,
-            tags=resource_tags(config.tags, role_name),
-            opts=child,
+        account = ServiceAccountRef(namespace=NAMESPACE, name=CERT_MANAGER_SERVICE_ACCOUNT)
+        self.role = pod_identity_role(
+            f"{name}-cert-manager",
+            dns01_policy(hosted_zone_id),
+            (cluster_name, [account]),
+            config.tags,
+            pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"role_arn": self.role.arn})

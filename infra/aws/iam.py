@@ -9,6 +9,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from infra.aws.config import ServiceAccountRef, Tags
+from infra.aws.tags import resource_tags
+
 Statement = Mapping[str, Any]
 
 # EKS Pod Identity: the agent on each node exchanges the pod's service account token for
@@ -51,6 +54,33 @@ def service_role(
         )
     if inline_policy is not None:
         aws.iam.RolePolicy(f"{name}-inline", role=role.id, policy=inline_policy, opts=child)
+    return role
+
+
+def pod_identity_role(
+    name: str,
+    inline_policy: pulumi.Input[str],
+    bindings: tuple[pulumi.Input[str], Sequence[ServiceAccountRef]],
+    tags: Tags,
+    opts: pulumi.ResourceOptions,
+) -> aws.iam.Role:
+    """A role with one inline policy that exactly the given service accounts of the cluster
+    (`bindings`: cluster name, accounts) assume through EKS Pod Identity."""
+    role = service_role(
+        name, POD_IDENTITY_PRINCIPAL, resource_tags(tags, name), opts, inline_policy=inline_policy
+    )
+    cluster_name, service_accounts = bindings
+    for account in service_accounts:
+        link_name = f"{name}-{account.namespace}-{account.name}"
+        aws.eks.PodIdentityAssociation(
+            link_name,
+            cluster_name=cluster_name,
+            namespace=account.namespace,
+            service_account=account.name,
+            role_arn=role.arn,
+            tags=resource_tags(tags, link_name),
+            opts=opts,
+        )
     return role
 
 

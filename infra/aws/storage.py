@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.aws.config import AwsConfig, ServiceAccountRef
-from infra.aws.iam import POD_IDENTITY_PRINCIPAL, policy_document, service_role
+from infra.aws.iam import pod_identity_role, policy_document
 from infra.aws.tags import resource_tags
 from infra.components import elastic, postgres
 
@@ -275,23 +275,10 @@ class Storage(pulumi.ComponentResource):
         prefix: str,
         service_accounts: Sequence[ServiceAccountRef],
     ) -> aws.iam.Role:
-        role_name = f"{self._name}-{purpose}"
-        role = service_role(
-            role_name,
-            POD_IDENTITY_PRINCIPAL,
-            resource_tags(self._config.tags, role_name),
+        return pod_identity_role(
+            f"{self._name}-{purpose}",
+            prefix_access_policy(bucket.bucket.arn, [prefix], self._key_arn),
+            (self._cluster_name, service_accounts),
+            self._config.tags,
             self._child,
-            inline_policy=prefix_access_policy(bucket.bucket.arn, [prefix], self._key_arn),
         )
-        for account in service_accounts:
-            link_name = f"{role_name}-{account.namespace}-{account.name}"
-            aws.eks.PodIdentityAssociation(
-                link_name,
-                cluster_name=self._cluster_name,
-                namespace=account.namespace,
-                service_account=account.name,
-                role_arn=role.arn,
-                tags=resource_tags(self._config.tags, link_name),
-                opts=self._child,
-            )
-        return role

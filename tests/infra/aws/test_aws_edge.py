@@ -45,7 +45,7 @@ def test_cert_manager_role_reaches_only_the_hosted_zone(foundation_run: Run) -> 
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
     assert trust["Principal"] == {"Service": "pods.eks.amazonaws.com"}
     link = foundation_run.named(
-        "aws:eks/podIdentityAssociation:PodIdentityAssociation", DNS_ROLE
+        "aws:eks/podIdentityAssociation:PodIdentityAssociation", f"{DNS_ROLE}-edge-cert-manager"
     ).inputs
     assert (link["namespace"], link["serviceAccount"]) == ("edge", "cert-manager")
     assert link["roleArn"].endswith(DNS_ROLE)
