@@ -5,7 +5,6 @@ series must cover the PostgreSQL exporter names they use."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -13,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from infra import observability
 from infra.versions import REPO_ROOT
 from observability.config import Config
+from observability.queries import all_queries
 
 Objects = Callable[[str], list[dict[str, Any]]]
 STACKS = ("dev", "staging")
@@ -39,24 +38,8 @@ CHART_REPLICATED = (
 
 
 def expressions() -> Iterator[str]:
-    """Every PromQL expression of the rule files and the dashboards."""
-    for rule_file in observability.rule_files().values():
-        for group in rule_file["groups"]:
-            yield from (rule["expr"] for rule in group["rules"])
-    for dashboard in observability.dashboards().values():
-        yield from _field(json.loads(dashboard), ("expr", "query"))
-
-
-def _field(node: Any, keys: tuple[str, ...]) -> Iterator[str]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in keys and isinstance(value, str):
-                yield value
-            else:
-                yield from _field(value, keys)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _field(item, keys)
+    """Every PromQL expression of the rules and the dashboards' panels."""
+    return (query.expr for query in all_queries(CONTRACT))
 
 
 def selected_jobs() -> set[str]:
