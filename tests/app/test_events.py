@@ -67,8 +67,19 @@ def test_task_changes_become_activity_and_notifications(deployment: Deployment) 
 
 def test_cached_reads_count_hits_and_misses(deployment: Deployment) -> None:
     headers = deployment.headers()
+    created = {"event_type": "task.created", "outcome": "processed"}
+    applied = deployment.worker.metric("orgo_events_consumed_total", created)
     task = httpx.post(f"{deployment.api.url}/api/v1/tasks", json={"title": "c"}, headers=headers)
-    url = f"{deployment.api.url}/api/v1/tasks/{task.json()['id']}"
+    task_id = task.json()["id"]
+    url = f"{deployment.api.url}/api/v1/tasks/{task_id}"
+    # The worker drops the task's cached copy again once it has applied the creation event
+    # (see apply_event); counting starts after that, so the three reads below are alone.
+    deployment.wait_for_count(f"SELECT count(*) FROM task_activity WHERE task_id = '{task_id}'", 1)
+    wait_until(
+        lambda: deployment.worker.metric("orgo_events_consumed_total", created) > applied,
+        30,
+        "the worker to finish applying task.created",
+    )
     hits = deployment.api.metric("orgo_cache_requests_total", {"result": "hit"})
     misses = deployment.api.metric("orgo_cache_requests_total", {"result": "miss"})
     for _ in range(3):

@@ -90,6 +90,8 @@ async def apply_event(
                     body=body,
                 )
             )
+    # A second delete after the API's own: a read that raced the write may have cached the
+    # old row after the API invalidated it; this bounds such staleness to the event's latency.
     await cache.invalidate(event.task.id)
     return Outcome.processed
 
