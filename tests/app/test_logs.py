@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,8 +46,22 @@ def _scripted_traffic(api: OrgoProcess) -> dict[str, str]:
     headers = {"Authorization": f"Bearer {tokens['access_token']}", "X-Request-ID": "trace-me-42"}
     created = httpx.post(f"{api.url}/api/v1/tasks", json={"title": "logged"}, headers=headers)
     assert created.status_code == 201
-    httpx.post(f"{api.url}/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    last = uuid.uuid4().hex
+    httpx.post(
+        f"{api.url}/api/v1/auth/refresh",
+        json={"refresh_token": tokens["refresh_token"]},
+        headers={"X-Request-ID": last},
+    )
+    # The access line is written after the response is sent: wait for the last one.
+    wait_until(
+        lambda: any(_request_id(line) == last for line in _lines(api)), 30, "the last access line"
+    )
     return {"task_id": created.json()["id"], **tokens}
+
+
+def _request_id(line: dict[str, Any]) -> str | None:
+    request_id: str | None = line.get("http", {}).get("request", {}).get("id")
+    return request_id
 
 
 def test_every_line_is_ecs_json_and_requests_carry_their_id(
@@ -55,13 +69,12 @@ def test_every_line_is_ecs_json_and_requests_carry_their_id(
 ) -> None:
     api, _ = running
     _scripted_traffic(api)
-    time.sleep(0.5)
     lines = _lines(api)
     for line in lines:
         assert {"@timestamp", "log.level", "message", "ecs.version"} <= set(line)
         assert line["service"]["name"] == "orgo-api"
     access = [line for line in lines if line["event"]["dataset"] == "orgo.access"]
-    traced = [line for line in access if line["http"]["request"]["id"] == "trace-me-42"]
+    traced = [line for line in access if _request_id(line) == "trace-me-42"]
     assert len(traced) == 1
     entry = traced[0]
     assert entry["orgo"]["route"] == "/api/v1/tasks"
@@ -93,7 +106,6 @@ def test_no_password_or_token_ever_appears_in_the_logs(
 ) -> None:
     api, worker = running
     tokens = _scripted_traffic(api)
-    time.sleep(0.5)
     everything = api.logs() + worker.logs()
     for secret in (
         PASSWORD,
