@@ -119,6 +119,12 @@ def test_poison_message_lands_in_the_dead_letter_queue_after_n_attempts(
         interval=0.5,
     )
     worker = deployment.worker
+    # The worker counts the outcome once the broker has taken the reject.
+    wait_until(
+        lambda: worker.metric("orgo_events_consumed_total", {"outcome": "dead_lettered"}) >= 1,
+        20,
+        "the dead-lettered count",
+    )
     assert worker.metric("orgo_events_consumed_total", {"outcome": "dead_lettered"}) == 1
     # Three attempts (ORGO_WORKER_MAX_ATTEMPTS=3): two retries, then the dead-letter queue.
     assert worker.metric("orgo_events_consumed_total", {"outcome": "retried"}) == 2

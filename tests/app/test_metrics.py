@@ -31,11 +31,14 @@ def test_request_counts_add_up_across_uvicorn_workers(tmp_path: Path) -> None:
         for _ in range(REQUESTS):
             # A fresh connection each time spreads the requests over the workers.
             httpx.get(f"{api.url}/api/v1/tasks/00000000-0000-0000-0000-000000000000")
-        after = api.metric(
-            "orgo_http_requests_total",
-            {"route": "/api/v1/tasks/{task_id}", "method": "GET", "status": "401"},
-        )
-        assert after - before == REQUESTS
+        labels = {"route": "/api/v1/tasks/{task_id}", "method": "GET", "status": "401"}
+
+        def counted() -> float:
+            return api.metric("orgo_http_requests_total", labels) - before
+
+        # A request is counted just after its response is sent, so the last may lag a little.
+        wait_until(lambda: counted() >= REQUESTS, 10, f"{REQUESTS} requests counted")
+        assert counted() == REQUESTS
         count = api.metric(
             "orgo_http_request_duration_seconds_count", {"route": "/api/v1/tasks/{task_id}"}
         )
