@@ -93,6 +93,10 @@ class Thresholds:
     host_memory_available_ratio: float = 0.1
     host_filesystem_available_ratio: float = 0.1
     certificate_days: float = 14
+    # Age of the newest successful PostgreSQL backup that alerts: the backups are daily
+    # (hosts' orgo-backup.timer at 02:30 plus up to 10 minutes' random delay, CloudNativePG's
+    # ScheduledBackup at 03:00), so 26 hours is one missed run plus time for a slow one.
+    backup_age_hours: float = 26
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,35 @@ def _postgres(config: Config) -> Row:
                 ),
                 unit="short",
             ),
+            _backup_age(config),
         ),
+    )
+
+
+def _backup_age(config: Config) -> PanelSpec:
+    """One query per source of the series: node exporter on hosts (its instances are not
+    among $instance's), CloudNativePG's PodMonitor on Kubernetes (job postgres, empty on
+    hosts). CloudNativePG's replicas report 0 (no backup of their own): left out."""
+    age = config.thresholds.backup_age_hours * 3600
+    success = "orgo_backup_last_success_timestamp_seconds"
+    hosts = f'{success}{{job="{config.jobs.node}",{config.environment_label}=~"$env"}}'
+    cnpg = f"{success}{matchers(config, config.jobs.postgres)}"
+    return PanelSpec(
+        "Time since last backup",
+        (
+            Target(f"time() - ({hosts} > 0)", "{{instance}}"),
+            Target(f"time() - ({cnpg} > 0)", "{{instance}}", may_be_empty=True),
+        ),
+        unit="s",
+        description=(
+            "Age of the newest successful PostgreSQL backup (hosts: orgo-backup; Kubernetes: "
+            "CloudNativePG's last available backup). PostgresBackupStale fires above "
+            f"{config.thresholds.backup_age_hours:g} hours, PostgresBackupFailed when a later "
+            "run failed."
+        ),
+        kind="stat",
+        width=24,
+        thresholds=ok_warn_bad(age - 3600, age),
     )
 
 

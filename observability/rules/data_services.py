@@ -40,6 +40,44 @@ def _postgres(config: Config) -> list[Alert]:
                 "max_connections; new connections will soon be refused."
             ),
         ),
+        *_backups(config),
+    ]
+
+
+def _backups(config: Config) -> list[Alert]:
+    """The outcome of the PostgreSQL backups, as Unix times of the last successful and the
+    last failed one (0: never). Hosts: orgo-backup records them, node exporter serves them
+    (job node). Kubernetes: CloudNativePG's cnpg_collector_last_available_backup_timestamp
+    and cnpg_collector_last_failed_backup_timestamp, renamed at ingestion by the Cluster's
+    PodMonitor; its replicas report 0 for both. No job matcher: the series name is the
+    contract, whichever job carries it."""
+    success = "orgo_backup_last_success_timestamp_seconds"
+    failure = "orgo_backup_last_failure_timestamp_seconds"
+    hours = config.thresholds.backup_age_hours
+    return [
+        Alert(
+            name="PostgresBackupFailed",
+            expr=f"{failure}\n> {success}\n",
+            for_=config.timing.symptom_for,
+            severity="warning",
+            summary="The last PostgreSQL backup failed.",
+            description=(
+                f"The backup of {_where(config)} failed at "
+                "{{ $value | humanizeTimestamp }} and none has succeeded since."
+            ),
+        ),
+        Alert(
+            name="PostgresBackupStale",
+            expr=f"time() - {success}\n> {hours:g} * 3600\nand\n{success} > 0\n",
+            for_=config.timing.symptom_for,
+            severity="critical",
+            summary=f"No PostgreSQL backup has succeeded for more than {hours:g} hours.",
+            description=(
+                f"The newest successful backup of {_where(config)} is "
+                "{{ $value | humanizeDuration }} old: a restore would lose everything "
+                "written since."
+            ),
+        ),
     ]
 
 
