@@ -22,9 +22,10 @@ DATABASE = "orgo"
 OWNER = "orgo"
 # CloudNativePG exports its default queries as cnpg_<query>_<column> (custom queries get
 # the same prefix, so they cannot produce other names). The shared rules and dashboards
-# use prometheus-postgres-exporter's names, the hosts' exporter. These CNPG series measure
-# the same things, so the PodMonitor renames them at ingestion:
-# (CNPG series, its `name` label or "" for any, exporter series).
+# use the hosts' names: prometheus-postgres-exporter's, and the outcome times orgo-backup
+# writes for node exporter. These CNPG series measure the same things, so the PodMonitor
+# renames them at ingestion:
+# (CNPG series, its `name` label or "" for any, hosts' series).
 EXPORTER_NAMES = (
     ("cnpg_collector_up", "", "pg_up"),  # 1 while the instance manager reaches PostgreSQL
     ("cnpg_backends_total", "", "pg_stat_activity_count"),  # pg_stat_activity by state
@@ -33,6 +34,19 @@ EXPORTER_NAMES = (
     ("cnpg_pg_stat_database_xact_commit", "", "pg_stat_database_xact_commit"),
     ("cnpg_pg_stat_database_xact_rollback", "", "pg_stat_database_xact_rollback"),
     ("cnpg_pg_stat_database_deadlocks", "", "pg_stat_database_deadlocks"),
+    # Unix times of the newest completed and the last failed backup of the cluster (0:
+    # none), reported by the primary (replicas report 0), from the Cluster's status that
+    # the barman object store backups update: the same meaning as orgo-backup's.
+    (
+        "cnpg_collector_last_available_backup_timestamp",
+        "",
+        "orgo_backup_last_success_timestamp_seconds",
+    ),
+    (
+        "cnpg_collector_last_failed_backup_timestamp",
+        "",
+        "orgo_backup_last_failure_timestamp_seconds",
+    ),
 )
 
 

@@ -21,6 +21,8 @@ STACKS = ("dev", "staging")
 CONTRACT = Config()
 JOB_SELECTOR = re.compile(r'\bjob=~?"([^"]+)"')
 PG_SERIES = re.compile(r"\bpg_[a-z_]+\b")
+# The backup outcome times: orgo-backup's on hosts, CloudNativePG's renamed on Kubernetes.
+BACKUP_SERIES = re.compile(r"\borgo_backup_[a-z_]+\b")
 # Jobs of the shared rules with no Kubernetes scrape target, and why.
 NOT_ON_KUBERNETES = {
     CONTRACT.jobs.blackbox: "no blackbox exporter on Kubernetes: the Gateway's certificates "
@@ -148,6 +150,24 @@ def test_postgres_series_carry_the_exporter_names(objects: Objects) -> None:
     renamed = {r["replacement"] for r in renames if r["targetLabel"] == "__name__"}
     assert used, "the rules no longer select any PostgreSQL series: update this test"
     assert used <= renamed, f"pg_* series without a CloudNativePG source: {used - renamed}"
+
+
+def test_backup_series_come_from_cloudnative_pg(objects: Objects) -> None:
+    """The backup alerts and panel read orgo-backup's series on hosts; on Kubernetes the
+    Cluster's PodMonitor must produce each of them from a CloudNativePG series."""
+    used = {name for expr in expressions() for name in BACKUP_SERIES.findall(expr)}
+    cluster = next(o for o in objects("staging") if o["kind"] == "Cluster")
+    renames = cluster["spec"]["monitoring"]["podMonitorMetricRelabelings"]
+    sources = {
+        r["replacement"]: r["regex"].split(";")[0]
+        for r in renames
+        if r["targetLabel"] == "__name__"
+    }
+    assert used, "the rules no longer select any backup series: update this test"
+    assert used <= set(sources), (
+        f"backup series without a CloudNativePG source: {used - set(sources)}"
+    )
+    assert all(sources[name].startswith("cnpg_collector_") for name in used), sources
 
 
 @pytest.mark.parametrize("stack", STACKS)
