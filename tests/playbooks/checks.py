@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import ssl
 from collections import Counter
 from pathlib import Path
@@ -13,6 +14,9 @@ import httpx
 from tests.harness.processes import wait_until
 from tests.playbooks.hosts import Host
 
+# What each run of orgo-backup records (Unix times, 0: never), served by node exporter.
+BACKUP_SUCCESS = "orgo_backup_last_success_timestamp_seconds"
+BACKUP_FAILURE = "orgo_backup_last_failure_timestamp_seconds"
 # Every scrape job Prometheus gets from the inventory.
 SCRAPE_JOBS = {
     "prometheus",
@@ -103,3 +107,25 @@ def database_fingerprint(host: Host) -> dict[str, str]:
     sql = "select count(*) || ':' || md5(string_agg(t::text, ',' order by t.id)) from {} t"
     tables = ("users", "tasks", "task_activity", "notifications")
     return {table: psql(host, sql.format(table)) for table in tables}
+
+
+def host_time(host: Host) -> float:
+    """HOST's clock, in Unix seconds (the clock orgo-backup stamps its outcome with)."""
+    return float(host.exec("date +%s").strip())
+
+
+def backup_outcome(host: Host, address: str) -> dict[str, float]:
+    """The orgo_backup_* series node exporter on HOST serves, read from its /metrics on
+    ADDRESS:9100 from inside the host (it listens on no other address)."""
+    read = (
+        "import urllib.request; print(urllib.request.urlopen("
+        f"'http://{address}:9100/metrics', timeout=10).read().decode())"
+    )
+    exposition = host.exec(f"python3 -c {shlex.quote(read)}")
+    found = {}
+    for line in exposition.splitlines():
+        name, _, value = line.partition(" ")
+        if name.startswith("orgo_backup_"):
+            found[name] = float(value)
+    assert "node_textfile_scrape_error 0" in exposition, "node exporter cannot read a textfile"
+    return found

@@ -17,10 +17,14 @@ import yaml
 
 from tests.harness.processes import wait_until
 from tests.playbooks.checks import (
+    BACKUP_FAILURE,
+    BACKUP_SUCCESS,
     SCRAPE_JOBS,
     admin_headers,
+    backup_outcome,
     database_fingerprint,
     every_target_up,
+    host_time,
     https_client,
     prometheus_data,
     psql,
@@ -126,6 +130,8 @@ def test_sockets_listen_only_on_intended_addresses(host: testinfra.host.Host) ->
         ("/etc/prometheus/blackbox-orgo.yml", "root", "prometheus", 0o640),
         ("/etc/nftables.conf", "root", "root", 0o600),
         ("/var/backups/orgo", "postgres", "postgres", 0o700),
+        ("/var/lib/orgo-backup", "postgres", "postgres", 0o755),
+        ("/var/lib/prometheus/node-exporter", "root", "root", 0o755),
         ("/var/lib/orgo", "orgo", "orgo", 0o750),
     ],
 )
@@ -268,6 +274,38 @@ def test_settings_change_restarts_only_the_affected_service(platform: Platform) 
     restarted = sorted(s for s in SERVICES if before[s] != after[s])
     assert restarted == ["redis-server"], run.changed_tasks
     assert platform.host.exec("grep ^maxmemory /etc/redis/redis.conf").startswith("maxmemory 96mb")
+
+
+def test_a_backup_records_its_success_for_node_exporter_and_prometheus(
+    platform: Platform, host: testinfra.host.Host
+) -> None:
+    """The backup unit writes its outcome where node exporter's textfile collector reads it
+    (a link from root's textfile directory to postgres's file), Prometheus scrapes it with
+    the deployment's labels, and the failure time stays 0."""
+    link = host.file("/var/lib/prometheus/node-exporter/orgo_backup.prom")
+    assert link.is_symlink
+    assert link.linked_to == "/var/lib/orgo-backup/orgo_backup.prom"
+    assert (
+        "--collector.textfile.directory=/var/lib/prometheus/node-exporter"
+        in host.file("/etc/default/prometheus-node-exporter").content_string
+    )
+    before = host_time(platform.host)
+
+    playbook("backup.yml", platform.inventory, {})
+
+    outcome = backup_outcome(platform.host, "127.0.0.1")
+    assert outcome[BACKUP_SUCCESS] >= before, outcome
+    assert outcome[BACKUP_FAILURE] == 0, outcome
+    written = host.file("/var/lib/orgo-backup/orgo_backup.prom")
+    assert (written.user, written.group, written.mode) == ("postgres", "postgres", 0o644)
+    assert host.file("/var/lib/orgo-backup").listdir() == ["orgo_backup.prom"]  # no temp file
+    query = f'{BACKUP_SUCCESS}{{job="node",env="{platform.host.name}"}} >= {before:.0f}'
+    wait_until(
+        lambda: prometheus_data(platform.prometheus_port, "/api/v1/query", query=query)["result"],
+        60,
+        "Prometheus scraping the backup's success time",
+        2,
+    )
 
 
 def test_backup_drop_restore_brings_every_row_back(platform: Platform, ca_file: Path) -> None:
