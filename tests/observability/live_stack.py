@@ -31,6 +31,7 @@ from tests.harness.processes import (
     wait_until,
 )
 from tests.harness.services import PostgresServer, RabbitmqServer, RedisServer
+from tests.observability.backup_script import BackupHost
 from tests.observability.conftest import ALERTMANAGER_DIR
 
 # Short enough that the worker-down drill takes seconds, long enough to mean "for".
@@ -112,6 +113,7 @@ class LiveStack:
     prometheus: Daemon
     alertmanager: Daemon
     tls_endpoint: str  # host:port the blackbox exporter probes
+    backup: BackupHost  # orgo-backup, whose outcome node exporter serves
 
     def query(self, promql: str) -> list[dict[str, Any]]:
         """Instant query; raises with Prometheus' error when the expression is invalid."""
@@ -183,7 +185,9 @@ def _alertmanager_yml() -> str:
     return (ALERTMANAGER_DIR / "routes.yml").read_text() + yaml.safe_dump(receivers)
 
 
-def _exporters(postgres: PostgresServer, redis: RedisServer) -> tuple[Daemon, Daemon, Daemon]:
+def _exporters(
+    postgres: PostgresServer, redis: RedisServer, backup: BackupHost
+) -> tuple[Daemon, Daemon, Daemon]:
     node_port, pg_port, redis_port = free_port(), free_port(), free_port()
     node = Daemon(
         "node-exporter",
@@ -191,6 +195,7 @@ def _exporters(postgres: PostgresServer, redis: RedisServer) -> tuple[Daemon, Da
             require_binary("prometheus-node-exporter", "prometheus-node-exporter"),
             f"--web.listen-address=127.0.0.1:{node_port}",
             "--no-collector.systemd",
+            f"--collector.textfile.directory={backup.textfile_dir}",
         ],
         node_port,
     )
@@ -353,6 +358,12 @@ def live_stack() -> Any:
         started.append(redis)
         # Schema and first user need only the database: done while RabbitMQ boots.
         _prepare_database(orgo_env(postgres.url, redis.url))
+        # The hosts' backup script, once: its outcome is what the backup alerts read.
+        backup = BackupHost.create(postgres)
+        started.append(backup)
+        backed_up = backup.run()
+        if backed_up.returncode != 0:
+            raise RuntimeError(f"orgo-backup failed: {backed_up.stderr}")
         boot.join()
         if not broker:
             raise RuntimeError("RabbitMQ did not start; see the exception above")
@@ -361,7 +372,7 @@ def live_stack() -> Any:
         # The app boots while the exporters and the monitoring start.
         api = OrgoProcess("api", env)
         worker = OrgoProcess("worker", env)
-        node, pg, cache = _exporters(postgres, redis)
+        node, pg, cache = _exporters(postgres, redis, backup)
         generated = workdir / "observability"
         write(generated, LIVE_CONFIG)
         tls = _tls_endpoint(workdir)
@@ -395,6 +406,7 @@ def live_stack() -> Any:
             prometheus,
             am,
             tls_endpoint=f"127.0.0.1:{tls.port}",
+            backup=backup,
         )
     finally:
         boot.join()

@@ -9,6 +9,8 @@ and a database outage, then:
 - `promtool check metrics` accepts the API's and the worker's /metrics;
 - the ECS log lines carry every field the index template maps, with the mapped type;
 - a probed TLS endpoint with a certificate close to expiry raises its alert;
+- the hosts' backup script (run for real) writes metrics promtool accepts, node exporter
+  serves them, and a failed run raises PostgresBackupFailed and keeps the last success;
 - stopping the worker gets OrgoWorkerDown to Alertmanager within `for` plus one
   evaluation interval (plus the scrape that notices), and it inhibits TargetDown.
 """
@@ -198,6 +200,73 @@ def test_a_probed_certificate_close_to_expiry_alerts(stack: tuple[LiveStack, int
     (alert,) = _alerts(live, "TlsEndpointCertificateExpiringSoon")
     assert alert["labels"]["instance"] == live.tls_endpoint
     assert alert["labels"]["job"] == LIVE_CONFIG.jobs.blackbox
+    assert [r["name"] for r in alert["receivers"]] == ["warning"]
+
+
+BACKUP_SUCCESS = "orgo_backup_last_success_timestamp_seconds"
+BACKUP_FAILURE = "orgo_backup_last_failure_timestamp_seconds"
+
+
+def _outcome(live: LiveStack) -> dict[str, float]:
+    """The series in the backup's outcome file, by name."""
+    found = {}
+    for line in live.backup.outcome.read_text().splitlines():
+        if not line.startswith("#"):
+            name, value = line.split()
+            found[name] = float(value)
+    return found
+
+
+def test_the_backup_outcome_is_valid_and_scraped_from_node_exporter(
+    stack: tuple[LiveStack, int],
+) -> None:
+    live, _ = stack
+    result = subprocess.run(
+        [tool("promtool"), "check", "metrics"],
+        input=live.backup.outcome.read_text(),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    outcome = _outcome(live)
+    assert set(outcome) == {BACKUP_SUCCESS, BACKUP_FAILURE}
+    assert outcome[BACKUP_SUCCESS] > 0 and outcome[BACKUP_FAILURE] == 0
+    assert len(list(live.backup.dumps.glob("orgo-*.dump"))) == 1
+    assert list(live.backup.metrics_dir.iterdir()) == [live.backup.outcome]  # no temp file
+    assert live.backup.outcome.stat().st_mode & 0o777 == 0o644
+    scraped = live.query(f'{BACKUP_SUCCESS}{{job="{LIVE_CONFIG.jobs.node}"}}')
+    assert [float(r["value"][1]) for r in scraped] == [outcome[BACKUP_SUCCESS]]
+    assert scraped[0]["metric"][LIVE_CONFIG.environment_label] == ENVIRONMENT
+
+
+def test_a_failed_backup_keeps_the_last_success_and_alerts(stack: tuple[LiveStack, int]) -> None:
+    """The dump directory made unwritable: pg_dump fails, the run fails, the failure time
+    moves and the success time stays; PostgresBackupFailed reaches Alertmanager."""
+    live, _ = stack
+    assert not _alerts(live, "PostgresBackupFailed"), "the backup alerted before failing"
+    earlier = _outcome(live)
+    started = time.time()
+    live.backup.dumps.chmod(0o500)
+    try:
+        failed = live.backup.run()
+    finally:
+        live.backup.dumps.chmod(0o700)
+    assert failed.returncode != 0, failed.stdout + failed.stderr
+    assert "pg_dump" in failed.stderr
+    outcome = _outcome(live)
+    assert outcome[BACKUP_SUCCESS] == earlier[BACKUP_SUCCESS]
+    assert outcome[BACKUP_FAILURE] >= int(started)
+    wait_until(lambda: bool(_alerts(live, "PostgresBackupFailed")), 60, "PostgresBackupFailed")
+    (alert,) = _alerts(live, "PostgresBackupFailed")
+    labels = dict(alert["labels"])
+    assert labels.pop("instance").startswith("127.0.0.1:")  # node exporter's address
+    assert labels == {
+        "alertname": "PostgresBackupFailed",
+        "severity": "warning",
+        LIVE_CONFIG.environment_label: ENVIRONMENT,
+        "job": LIVE_CONFIG.jobs.node,
+    }
+    assert alert["annotations"]["runbook_url"].endswith("/docs/runbooks/postgres-backup-failed.md")
     assert [r["name"] for r in alert["receivers"]] == ["warning"]
 
 
