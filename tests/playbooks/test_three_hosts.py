@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,10 +24,14 @@ import yaml
 
 from tests.harness.processes import wait_until
 from tests.playbooks.checks import (
+    BACKUP_FAILURE,
+    BACKUP_SUCCESS,
     SCRAPE_JOBS,
     admin_headers,
+    backup_outcome,
     database_fingerprint,
     every_target_up,
+    host_time,
     https_client,
     newest_dump,
     psql,
@@ -306,11 +311,25 @@ def test_the_bucket_keeps_dumps_only_as_long_as_the_retention(
     assert set(after) == (set(before) - {old.name}) | {Path(newest).name}
 
 
+def old_dump(directory: Path, name: str) -> Path:
+    """A file 30 days old, named like a dump: older than backup_retention_days (7)."""
+    path = directory / name
+    path.write_bytes(b"an old dump")
+    month_ago = time.time() - 30 * 86400
+    os.utime(path, (month_ago, month_ago))
+    return path
+
+
 def test_a_failed_upload_fails_the_backup_and_names_it_without_the_secret(
     three: ThreeHosts,
 ) -> None:
     """With the bucket gone the unit fails, backup.yml fails with the unit's journal of that
-    run, and neither shows the credentials."""
+    run, neither shows the credentials, and node exporter serves the failure: the failure
+    time is this run's, the last success stays the earlier one."""
+    data = three.hosts["orgo-it-data"]
+    address = three.address("orgo-it-data")
+    earlier = backup_outcome(data, address)
+    before = host_time(data)
     three.s3.client("purge", f"s3:{BUCKET}")
     try:
         run = playbook("backup.yml", three.inventory, {}, check=False)
@@ -328,3 +347,36 @@ def test_a_failed_upload_fails_the_backup_and_names_it_without_the_secret(
     for secret in (three.s3.secret_access_key, three.s3.access_key_id):
         assert secret not in journal
         assert secret not in run.output
+    outcome = backup_outcome(data, address)
+    assert earlier.get(BACKUP_SUCCESS, 0) < before, earlier
+    assert outcome[BACKUP_FAILURE] >= before, outcome
+    assert outcome[BACKUP_SUCCESS] == earlier.get(BACKUP_SUCCESS, 0), outcome
+
+
+def test_a_failed_deletion_from_the_bucket_fails_the_backup_and_records_it(
+    three: ThreeHosts, tmp_path: Path
+) -> None:
+    """An old dump in the bucket that the S3 server cannot delete (immutable in the
+    directory it serves): the new dump is uploaded, the retention step fails, the unit fails
+    with a line naming the bucket, and the run counts as failed for node exporter."""
+    data = three.hosts["orgo-it-data"]
+    address = three.address("orgo-it-data")
+    old = old_dump(tmp_path, "orgo-20200202T023000Z.dump")
+    three.s3.client("copyto", str(old), f"s3:{BACKUPS}/{old.name}")
+    stored = three.s3.stored(f"{BACKUPS}/{old.name}")
+    subprocess.run(["chattr", "+i", str(stored)], check=True)
+    try:
+        earlier = backup_outcome(data, address)
+        before = host_time(data)
+        run = playbook("backup.yml", three.inventory, {}, check=False)
+        uploaded = three.s3.objects(BACKUPS)
+    finally:
+        subprocess.run(["chattr", "-i", str(stored)], check=True)
+        three.s3.client("deletefile", f"s3:{BACKUPS}/{old.name}")
+    assert run.returncode != 0
+    message = "orgo-backup: FAILED to delete dumps older than 7 days from s3://"
+    assert message in run.output, run.output[-3000:]
+    assert Path(newest_dump(data)).name in uploaded
+    outcome = backup_outcome(data, address)
+    assert outcome[BACKUP_FAILURE] >= before, outcome
+    assert outcome[BACKUP_SUCCESS] == earlier.get(BACKUP_SUCCESS, 0), outcome
