@@ -282,6 +282,13 @@ def test_a_backup_records_its_success_for_node_exporter_and_prometheus(
     """The backup unit writes its outcome where node exporter's textfile collector reads it
     (a link from root's textfile directory to postgres's file), Prometheus scrapes it with
     the deployment's labels, and the failure time stays 0."""
+    # The unit's sandbox lets the backup write its outcome. (Checked as configured: systemd
+    # in these containers, without CAP_SYS_ADMIN, does not set up ProtectSystem's mounts.)
+    sandbox = host.check_output("systemctl show -p ProtectSystem -p ReadWritePaths orgo-backup")
+    assert set(sandbox.splitlines()) == {
+        "ProtectSystem=strict",
+        "ReadWritePaths=/var/backups/orgo /var/lib/orgo-backup",
+    }
     link = host.file("/var/lib/prometheus/node-exporter/orgo_backup.prom")
     assert link.is_symlink
     assert link.linked_to == "/var/lib/orgo-backup/orgo_backup.prom"
