@@ -25,6 +25,15 @@ BIN = Path(sys.executable).parent
 os.environ.setdefault("CONTAINERS_CONF", str(REPO / "scripts" / "podman" / "containers.conf"))
 PODMAN_ENV = dict(os.environ)
 IMAGE = "localhost/orgo-debian-base:bookworm"
+# The one sandbox setting a container cannot give: Debian's redis-server unit asks for
+# PrivateUsers, a user namespace inside the container's own, which fails with status
+# 217/USER here (stock package, stock config). A test-only drop-in turns just that off.
+NO_NESTED_USER_NAMESPACE = (
+    "mkdir -p /etc/systemd/system/redis-server.service.d"
+    " && printf '[Service]\\nPrivateUsers=no\\n'"
+    " > /etc/systemd/system/redis-server.service.d/test-no-user-namespace.conf"
+    " && systemctl daemon-reload"
+)
 
 
 def missing_tools() -> list[str]:
@@ -74,7 +83,9 @@ def start_host(
     podman("rm", "-f", "-t", "2", name, check=False)
     host = Host(name, {port: free_port() for port in ports})
     args = ["run", "-d", "--name", name, "--hostname", name, "--systemd=always"]
-    args += ["--cap-add", "NET_ADMIN"]
+    # SYS_ADMIN lets systemd in the container set up the units' sandboxes (ProtectSystem,
+    # ReadWritePaths, PrivateTmp), so the tests run our units as confined as a real host does.
+    args += ["--cap-add", "NET_ADMIN", "--cap-add", "SYS_ADMIN"]
     if network:
         args += ["--network", network]
     if ip:
@@ -83,6 +94,7 @@ def start_host(
         args += ["-p", f"127.0.0.1:{host_port}:{container_port}"]
     podman(*args, IMAGE)
     host.wait_running()
+    host.exec(NO_NESTED_USER_NAMESPACE)
     return host
 
 
