@@ -282,8 +282,8 @@ def test_a_backup_records_its_success_for_node_exporter_and_prometheus(
     """The backup unit writes its outcome where node exporter's textfile collector reads it
     (a link from root's textfile directory to postgres's file), Prometheus scrapes it with
     the deployment's labels, and the failure time stays 0."""
-    # The unit's sandbox lets the backup write its outcome. (Checked as configured: systemd
-    # in these containers, without CAP_SYS_ADMIN, does not set up ProtectSystem's mounts.)
+    # The unit's sandbox must let the backup write its outcome: the hosts enforce it (see
+    # tests/playbooks/hosts.py), and the configured paths are checked here as well.
     sandbox = host.check_output("systemctl show -p ProtectSystem -p ReadWritePaths orgo-backup")
     assert set(sandbox.splitlines()) == {
         "ProtectSystem=strict",
