@@ -15,6 +15,7 @@ from infra.components.monitoring import CONTRACT, job_relabeling
 from infra.components.namespace import NamespaceArgs, PlatformNamespace
 from infra.config import PostgresConfig
 from infra.versions import versions
+from observability.config import BACKUP_FAILURE, BACKUP_SUCCESS
 
 NAMESPACE = "postgres"
 CLUSTER = "orgo-postgres"
@@ -37,16 +38,8 @@ EXPORTER_NAMES = (
     # Unix times of the newest completed and the last failed backup of the cluster (0:
     # none), reported by the primary (replicas report 0), from the Cluster's status that
     # the barman object store backups update: the same meaning as orgo-backup's.
-    (
-        "cnpg_collector_last_available_backup_timestamp",
-        "",
-        "orgo_backup_last_success_timestamp_seconds",
-    ),
-    (
-        "cnpg_collector_last_failed_backup_timestamp",
-        "",
-        "orgo_backup_last_failure_timestamp_seconds",
-    ),
+    ("cnpg_collector_last_available_backup_timestamp", "", BACKUP_SUCCESS),
+    ("cnpg_collector_last_failed_backup_timestamp", "", BACKUP_FAILURE),
 )
 
 

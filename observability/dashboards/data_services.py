@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from observability.config import Config
+from observability.config import BACKUP_SUCCESS, Config
 from observability.dashboards.spec import (
     DashboardSpec,
     PanelSpec,
@@ -88,9 +88,8 @@ def _backup_age(config: Config) -> PanelSpec:
     among $instance's), CloudNativePG's PodMonitor on Kubernetes (job postgres, empty on
     hosts). CloudNativePG's replicas report 0 (no backup of their own): left out."""
     age = config.thresholds.backup_age_hours * 3600
-    success = "orgo_backup_last_success_timestamp_seconds"
-    hosts = f'{success}{{job="{config.jobs.node}",{config.environment_label}=~"$env"}}'
-    cnpg = f"{success}{matchers(config, config.jobs.postgres)}"
+    hosts = f'{BACKUP_SUCCESS}{{job="{config.jobs.node}",{config.environment_label}=~"$env"}}'
+    cnpg = f"{BACKUP_SUCCESS}{matchers(config, config.jobs.postgres)}"
     return PanelSpec(
         "Time since last backup",
         (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from observability.config import Config
+from observability.config import BACKUP_FAILURE, BACKUP_SUCCESS, Config
 from observability.rules.model import Alert, Group
 
 
@@ -51,8 +51,7 @@ def _backups(config: Config) -> list[Alert]:
     and cnpg_collector_last_failed_backup_timestamp, renamed at ingestion by the Cluster's
     PodMonitor; its replicas report 0 for both. No job matcher: the series name is the
     contract, whichever job carries it."""
-    success = "orgo_backup_last_success_timestamp_seconds"
-    failure = "orgo_backup_last_failure_timestamp_seconds"
+    success, failure = BACKUP_SUCCESS, BACKUP_FAILURE
     hours = config.thresholds.backup_age_hours
     return [
         Alert(

@@ -120,3 +120,15 @@ def sample_sum(exposition: str, name: str, labels: Mapping[str, str]) -> float:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
                 total += sample.value
     return total
+
+
+def samples_named(exposition: str, prefix: str) -> dict[str, float]:
+    """The value of every unlabelled sample whose name starts with PREFIX, by name."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+        if sample.name.startswith(prefix) and not sample.labels
+    }

@@ -30,10 +30,11 @@ import httpx
 import pytest
 
 from observability import rules
-from observability.config import DEFAULT
+from observability.config import BACKUP_FAILURE, BACKUP_SUCCESS, DEFAULT
 from observability.logs.fields import FIELDS
 from observability.logs.kibana import saved_objects, used_fields
 from observability.queries import Query, all_queries
+from tests.harness.orgo import samples_named
 from tests.harness.processes import wait_until
 from tests.observability.conftest import tool
 from tests.observability.live_stack import (
@@ -203,18 +204,9 @@ def test_a_probed_certificate_close_to_expiry_alerts(stack: tuple[LiveStack, int
     assert [r["name"] for r in alert["receivers"]] == ["warning"]
 
 
-BACKUP_SUCCESS = "orgo_backup_last_success_timestamp_seconds"
-BACKUP_FAILURE = "orgo_backup_last_failure_timestamp_seconds"
-
-
 def _outcome(live: LiveStack) -> dict[str, float]:
     """The series in the backup's outcome file, by name."""
-    found = {}
-    for line in live.backup.outcome.read_text().splitlines():
-        if not line.startswith("#"):
-            name, value = line.split()
-            found[name] = float(value)
-    return found
+    return samples_named(live.backup.outcome.read_text(), "")
 
 
 def test_the_backup_outcome_is_valid_and_scraped_from_node_exporter(

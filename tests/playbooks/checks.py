@@ -11,12 +11,10 @@ from typing import Any
 
 import httpx
 
+from tests.harness.orgo import samples_named
 from tests.harness.processes import wait_until
 from tests.playbooks.hosts import Host
 
-# What each run of orgo-backup records (Unix times, 0: never), served by node exporter.
-BACKUP_SUCCESS = "orgo_backup_last_success_timestamp_seconds"
-BACKUP_FAILURE = "orgo_backup_last_failure_timestamp_seconds"
 # Every scrape job Prometheus gets from the inventory.
 SCRAPE_JOBS = {
     "prometheus",
@@ -122,10 +120,5 @@ def backup_outcome(host: Host, address: str) -> dict[str, float]:
         f"'http://{address}:9100/metrics', timeout=10).read().decode())"
     )
     exposition = host.exec(f"python3 -c {shlex.quote(read)}")
-    found = {}
-    for line in exposition.splitlines():
-        name, _, value = line.partition(" ")
-        if name.startswith("orgo_backup_"):
-            found[name] = float(value)
     assert "node_textfile_scrape_error 0" in exposition, "node exporter cannot read a textfile"
-    return found
+    return samples_named(exposition, "orgo_backup_")

@@ -15,10 +15,9 @@ import pytest
 import testinfra
 import yaml
 
+from observability.config import BACKUP_FAILURE, BACKUP_SUCCESS
 from tests.harness.processes import wait_until
 from tests.playbooks.checks import (
-    BACKUP_FAILURE,
-    BACKUP_SUCCESS,
     SCRAPE_JOBS,
     admin_headers,
     backup_outcome,

@@ -22,10 +22,9 @@ import pytest
 import testinfra
 import yaml
 
+from observability.config import BACKUP_FAILURE, BACKUP_SUCCESS
 from tests.harness.processes import wait_until
 from tests.playbooks.checks import (
-    BACKUP_FAILURE,
-    BACKUP_SUCCESS,
     SCRAPE_JOBS,
     admin_headers,
     backup_outcome,
@@ -284,6 +283,15 @@ def test_backup_to_s3_then_restore_from_it_brings_every_row_back(
         wait_ready(client)
 
 
+def old_dump(directory: Path, name: str) -> Path:
+    """A file 30 days old, named like a dump: older than backup_retention_days (7)."""
+    path = directory / name
+    path.write_bytes(b"an old dump")
+    month_ago = time.time() - 30 * 86400
+    os.utime(path, (month_ago, month_ago))
+    return path
+
+
 def test_the_bucket_keeps_dumps_only_as_long_as_the_retention(
     three: ThreeHosts, tmp_path: Path
 ) -> None:
@@ -291,13 +299,10 @@ def test_the_bucket_keeps_dumps_only_as_long_as_the_retention(
     backup; newer dumps and objects that are not dumps stay. The old dump is uploaded the
     way the backup uploads (rclone keeps the file's modification time as the object's, and
     retention reads it), from a file 30 days old."""
-    old = tmp_path / "orgo-20200101T023000Z.dump"
-    old.write_bytes(b"an old dump")
-    month_ago = time.time() - 30 * 86400
-    os.utime(old, (month_ago, month_ago))
+    old = old_dump(tmp_path, "orgo-20200101T023000Z.dump")
     notes = tmp_path / "README.txt"
     notes.write_text("not a dump")
-    os.utime(notes, (month_ago, month_ago))
+    os.utime(notes, (old.stat().st_atime, old.stat().st_mtime))
     for path in (old, notes):
         three.s3.client("copyto", str(path), f"s3:{BACKUPS}/{path.name}")
     before = three.s3.objects(BACKUPS)
@@ -309,15 +314,6 @@ def test_the_bucket_keeps_dumps_only_as_long_as_the_retention(
     newest = newest_dump(three.hosts["orgo-it-data"])
     assert old.name not in after
     assert set(after) == (set(before) - {old.name}) | {Path(newest).name}
-
-
-def old_dump(directory: Path, name: str) -> Path:
-    """A file 30 days old, named like a dump: older than backup_retention_days (7)."""
-    path = directory / name
-    path.write_bytes(b"an old dump")
-    month_ago = time.time() - 30 * 86400
-    os.utime(path, (month_ago, month_ago))
-    return path
 
 
 def test_a_failed_upload_fails_the_backup_and_names_it_without_the_secret(
