@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.to_thread(upgrade_to_head, settings)
         record_build_info("orgo-api")
         app.state.orgo = AppState.build(settings)
+        app.state.orgo.cache.start()
         # Everything built so far lives as long as the process: keeping it out of the
         # collector's generations makes every full collection during requests cheaper.
         gc.freeze()

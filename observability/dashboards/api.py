@@ -193,9 +193,13 @@ def _cache(config: Config) -> Row:
         (
             PanelSpec(
                 "Cache lookups by result",
-                (Target(f"sum by (result) (rate({lookups}{RATE}))", "{{result}}"),),
+                (
+                    Target(f"sum by (result) (rate({lookups}{RATE}))", "{{result}}"),
+                    Target(f"sum(rate(orgo_cache_local_hits_total{m}{RATE}))", "hit, local copy"),
+                ),
                 unit="ops",
-                description="bypass: Redis unavailable or not configured.",
+                description="bypass: Redis unavailable or not configured. hit, local copy: "
+                "the hits an API process served from its own copy, without Redis.",
             ),
             PanelSpec(
                 "Cache hit ratio",

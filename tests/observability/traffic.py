@@ -18,12 +18,13 @@ def _login(client: httpx.Client, email: str, password: str) -> dict[str, str]:
 
 
 def normal_use(client: httpx.Client, auth: dict[str, str], rounds: int) -> None:
-    """Create, read twice (cache miss then hit), list, update and delete tasks."""
+    """Create, read three times (cache miss, Redis hit, local hit), list, update and delete
+    tasks."""
     for i in range(rounds):
         created = client.post("/api/v1/tasks", json={"title": f"task {i}"}, headers=auth)
         assert created.status_code == 201, created.text
         task = created.json()["id"]
-        for _ in range(2):
+        for _ in range(3):
             assert client.get(f"/api/v1/tasks/{task}", headers=auth).status_code == 200
         assert client.get("/api/v1/tasks?limit=5", headers=auth).status_code == 200
         patched = client.patch(

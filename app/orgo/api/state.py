@@ -35,7 +35,7 @@ class AppState:
             engine=engine,
             sessions=create_sessionmaker(engine),
             redis=redis,
-            cache=TaskCache(redis, settings),
+            cache=TaskCache(redis, settings, local_tier=True),
             auth=AuthService(
                 settings,
                 Passwords(settings),
@@ -46,6 +46,7 @@ class AppState:
         )
 
     async def close(self) -> None:
+        await self.cache.close()
         await self.broker.close()
         await self.redis.close()
         await self.engine.dispose()

@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(300, ge=1, le=86_400)
 
     cache_ttl_seconds: int = Field(60, ge=1, le=86_400)
+    # Each API process also keeps the tasks it read from Redis, for at most this long and
+    # only while Redis reports changes to it (orgo.core.local_cache); 0 turns that off.
+    local_cache_seconds: int = Field(5, ge=0, le=300)
+    local_cache_entries: int = Field(10_000, ge=1, le=1_000_000)
 
     worker_metrics_port: int = Field(9464, ge=1, le=65535)
     worker_prefetch: int = Field(16, ge=1, le=1000)

@@ -39,6 +39,11 @@ CACHE_REQUESTS = Counter(
     "Task cache look-ups: hit, miss, or bypass (Redis unreachable, served from the database).",
     ["result"],
 )
+CACHE_LOCAL_HITS = Counter(
+    "orgo_cache_local_hits_total",
+    "Task cache hits served from the API process's own copy, without asking Redis "
+    '(also counted as result="hit" in orgo_cache_requests_total).',
+)
 OUTBOX_PENDING = Gauge(
     "orgo_outbox_pending_events",
     "Outbox events written but not yet published to the broker.",

@@ -56,11 +56,11 @@ async def list_tasks(
 
 @router.get("/{task_id}", response_model=TaskOut, responses=NOT_FOUND)
 async def get_task(task_id: uuid.UUID, user: CurrentUser, state: State) -> Response:
-    # The body is the cached JSON itself: validated here once, not serialised again.
+    # The body is the cached JSON itself, not serialised again.
     if (cached := await state.cache.get(task_id)) is not None:
-        if not service.can_see(user, TaskOut.model_validate_json(cached)):
+        if not service.can_see(user, cached.task):
             raise NotFound(f"task {task_id} not found")
-        return Response(cached, media_type=JSON)
+        return Response(cached.json, media_type=JSON)
     # A session only on a miss: a cached read never touches the database.
     async with state.sessions() as session:
         task = TaskOut.model_validate(await service.load_visible(session, user, task_id))
