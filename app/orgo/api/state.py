@@ -14,6 +14,7 @@ from orgo.core.ratelimit import LoginRateLimiter
 from orgo.core.redis import RedisGateway
 from orgo.core.security import AccessTokens, Passwords
 from orgo.services.auth import AuthService
+from orgo.services.tasks import TaskCreator
 
 
 @dataclass
@@ -25,6 +26,7 @@ class AppState:
     cache: TaskCache
     auth: AuthService
     broker: BrokerProbe
+    task_creator: TaskCreator
 
     @classmethod
     def build(cls, settings: Settings) -> AppState:
@@ -43,6 +45,7 @@ class AppState:
                 LoginRateLimiter(redis, settings),
             ),
             broker=BrokerProbe(settings),
+            task_creator=TaskCreator(engine),
         )
 
     async def close(self) -> None:

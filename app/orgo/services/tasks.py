@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, bindparam, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from orgo.core.group_commit import GroupCommit
 from orgo.errors import Conflict, Forbidden, InvalidField, NotFound
 from orgo.events.outbox import INSERT_EVENT, OUTBOX, EventType, outbox_row, record_event
 from orgo.models import Task, TaskActivity, TaskStatus, User, utcnow
@@ -52,8 +53,9 @@ async def load_visible(session: AsyncSession, user: Principal, task_id: uuid.UUI
 
 # Creating is the hot write path: Core inserts through cached statements, no ORM unit of work
 # for an object nobody reads back. On PostgreSQL the task and its event are one statement (a
-# data-modifying CTE) on an autocommit connection: atomic, and one round trip instead of four
-# (BEGIN, two INSERTs, COMMIT). SQLite has no DML in CTEs, so it gets one transaction.
+# data-modifying CTE), and concurrent creates share a transaction (group commit): one round
+# trip per batch, and a create alone is that one statement on an autocommit connection.
+# SQLite has no DML in CTEs, so there a create is one transaction of two inserts.
 _TASKS = Task.metadata.tables[Task.__tablename__]
 _INSERT_TASK = insert(_TASKS)
 _EVENT_PREFIX = "event_"
@@ -64,32 +66,46 @@ _INSERT_TASK_AND_EVENT = (
 )
 
 
-async def create_task(engine: AsyncEngine, user: Principal, data: TaskCreate) -> TaskOut:
-    now = utcnow()
-    task = TaskOut(
-        id=uuid.uuid4(),
-        title=data.title,
-        description=data.description,
-        status=TaskStatus.todo,
-        owner_id=user.id,
-        assignee_id=data.assignee_id,
-        due_at=data.due_at,
-        created_at=now,
-        updated_at=now,
-    )
-    event = outbox_row(EventType.task_created, task, actor_id=user.id)
-    async with engine.connect() as connection:
-        if connection.dialect.name == "postgresql":
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await _check_assignee(connection, data.assignee_id)
-            params = task.model_dump() | {_EVENT_PREFIX + k: v for k, v in event.items()}
-            await connection.execute(_INSERT_TASK_AND_EVENT, [params])
-        else:
-            async with connection.begin():
+# Bounds a group commit's transaction (and the wait of its last caller).
+CREATES_PER_COMMIT = 100
+
+
+class TaskCreator:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._group = (
+            GroupCommit(engine, _INSERT_TASK_AND_EVENT, CREATES_PER_COMMIT)
+            if engine.dialect.name == "postgresql"
+            else None
+        )
+
+    async def create(self, user: Principal, data: TaskCreate) -> TaskOut:
+        now = utcnow()
+        task = TaskOut(
+            id=uuid.uuid4(),
+            title=data.title,
+            description=data.description,
+            status=TaskStatus.todo,
+            owner_id=user.id,
+            assignee_id=data.assignee_id,
+            due_at=data.due_at,
+            created_at=now,
+            updated_at=now,
+        )
+        event = outbox_row(EventType.task_created, task, actor_id=user.id)
+        if self._group is None:
+            async with self._engine.begin() as connection:
                 await _check_assignee(connection, data.assignee_id)
                 await connection.execute(_INSERT_TASK, [task.model_dump()])
                 await connection.execute(INSERT_EVENT, [event])
-    return task
+            return task
+        if data.assignee_id is not None:
+            async with self._engine.connect() as connection:
+                await _check_assignee(connection, data.assignee_id)
+        await self._group.write(
+            task.model_dump() | {_EVENT_PREFIX + key: value for key, value in event.items()}
+        )
+        return task
 
 
 def _check_transition(current: TaskStatus, wanted: TaskStatus) -> None:

@@ -29,7 +29,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
     responses={**MALFORMED_BODY, 422: {"model": Problem}},
 )
 async def create_task(body: TaskCreate, user: CurrentUser, state: State) -> Response:
-    task = await service.create_task(state.engine, user, body)
+    task = await state.task_creator.create(user, body)
     # Serialised once here: FastAPI would validate the returned model against itself again.
     return Response(task.model_dump_json(), status.HTTP_201_CREATED, media_type=JSON)
 
