@@ -88,6 +88,12 @@ def _nest(fields: dict[str, Any], dotted: str, value: Any) -> None:
 
 def configure_logging(service: str, level: str) -> None:
     """Routes every logger through one ECS JSON handler on stdout."""
+    # Our lines carry none of the caller, thread or process fields, so the records need not
+    # look them up (the logging HOWTO's "Optimization"): one access line per request.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(EcsJsonFormatter())
     dataset = "orgo.worker" if service == "orgo-worker" else "orgo.app"
