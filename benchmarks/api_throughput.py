@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,6 +46,7 @@ class Load:
     threads: int
     warmup_seconds: int
     duration_seconds: int
+    rounds: int
 
 
 @dataclass(frozen=True)
@@ -246,8 +248,9 @@ def markdown(
         "",
         f"{meta['when']}, {meta['cpus']} CPUs, load average before the run {meta['loadavg']}; "
         f"{load.workers} uvicorn workers, {load.connections} connections, "
-        f"{load.duration_seconds} s per scenario after {load.warmup_seconds} s warm-up "
-        "(wrk, loopback).",
+        f"{load.rounds} rounds of every scenario in turn, each {load.duration_seconds} s after "
+        f"{load.warmup_seconds} s warm-up (wrk, loopback); medians over the rounds, and each "
+        "ratio is the median of the rounds' ratios to the baseline measured just before.",
         "",
         "| scenario | req/s | p50 ms | p99 ms | ratio to baseline | server CPU ms/req | non-2xx |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -272,6 +275,28 @@ def markdown(
     return "\n".join(lines) + "\n"
 
 
+def median_result(name: str, rounds: list[Result], ratios: list[float] | None) -> Result:
+    """One scenario's figures over the rounds: the median of each (counts: the sums)."""
+
+    def mid(values: list[float]) -> float:
+        return round(statistics.median(values), 3)
+
+    return Result(
+        name=name,
+        method=rounds[0].method,
+        requests=sum(r.requests for r in rounds),
+        requests_per_second=mid([r.requests_per_second for r in rounds]),
+        p50_ms=mid([r.p50_ms for r in rounds]),
+        p90_ms=mid([r.p90_ms for r in rounds]),
+        p99_ms=mid([r.p99_ms for r in rounds]),
+        max_ms=max(r.max_ms for r in rounds),
+        non_2xx_3xx=sum(r.non_2xx_3xx for r in rounds),
+        socket_errors=sum(r.socket_errors for r in rounds),
+        server_cpu_ms_per_request=mid([r.server_cpu_ms_per_request for r in rounds]),
+        ratio_to_baseline=None if ratios is None else mid(ratios),
+    )
+
+
 def run(load: Load) -> None:
     meta: dict[str, object] = {
         "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -280,31 +305,44 @@ def run(load: Load) -> None:
         "machine": platform.platform(),
         "load": asdict(load),
     }
-    print(f"baseline: bare FastAPI, {load.workers} uvicorn workers", flush=True)
-    with uvicorn_server("benchmarks.hello:app", load.workers, "/hello") as (url, pid):
-        baseline = measure(Scenario("baseline", f"{url}/hello"), load, pid)
-    print("orgo API on PostgreSQL + Redis, then the stack floor on the same", flush=True)
-    with orgo_api(load.workers) as (api, token):
+    print(
+        f"bare FastAPI, the Orgo API on PostgreSQL + Redis and the stack floor on the same, "
+        f"{load.workers} uvicorn workers each, {load.rounds} rounds",
+        flush=True,
+    )
+    # All servers stay up (idle ones cost nothing) so that every round measures each
+    # scenario right after the baseline: the machine's speed drifts between minutes.
+    with (
+        uvicorn_server("benchmarks.hello:app", load.workers, "/hello") as (hello, hello_pid),
+        orgo_api(load.workers) as (api, token),
+    ):
         get, post = orgo_scenarios(api, token)
-        measured = [measure(scenario, load, api.pid) for scenario in (get, post)]
-        with stack_floor(api, get, load.workers) as (url, pid):
-            floor = [
-                Scenario("floor_get", f"{url}/cached"),
-                Scenario("floor_post", f"{url}/tasks", "POST", json.dumps(TASK_FIELDS)),
+        with stack_floor(api, get, load.workers) as (floor, floor_pid):
+            plan = [
+                (Scenario("baseline", f"{hello}/hello"), hello_pid),
+                (get, api.pid),
+                (post, api.pid),
+                (Scenario("floor_get", f"{floor}/cached"), floor_pid),
+                (
+                    Scenario("floor_post", f"{floor}/tasks", "POST", json.dumps(TASK_FIELDS)),
+                    floor_pid,
+                ),
             ]
-            measured += [measure(scenario, load, pid) for scenario in floor]
-    results = [baseline] + [
-        Result(
-            **{
-                **asdict(r),
-                "ratio_to_baseline": round(r.requests_per_second / baseline.requests_per_second, 3),
-            }
-        )
-        for r in measured
-    ]
+            rounds = [[measure(s, load, pid) for s, pid in plan] for _ in range(load.rounds)]
+    baselines = [measured[0].requests_per_second for measured in rounds]
+    results = [median_result("baseline", [measured[0] for measured in rounds], None)]
+    for index, (scenario, _) in enumerate(plan[1:], start=1):
+        per_round = [measured[index] for measured in rounds]
+        ratios = [r.requests_per_second / b for r, b in zip(per_round, baselines, strict=True)]
+        results.append(median_result(scenario.name, per_round, ratios))
     verdicts = judge({r.name: r for r in results})
     RESULTS.mkdir(exist_ok=True)
-    report = {"meta": meta, "results": [asdict(r) for r in results], "targets": verdicts}
+    report = {
+        "meta": meta,
+        "results": [asdict(r) for r in results],
+        "rounds": [[asdict(r) for r in measured] for measured in rounds],
+        "targets": verdicts,
+    }
     (RESULTS / "api_throughput.json").write_text(json.dumps(report, indent=2) + "\n")
     table = markdown(results, verdicts, meta, load)
     (RESULTS / "api_throughput.md").write_text(table)
@@ -317,9 +355,13 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--warmup", type=int, default=3, help="seconds before each measurement")
-    parser.add_argument("--duration", type=int, default=15, help="measured seconds per scenario")
+    parser.add_argument("--duration", type=int, default=10, help="measured seconds per run")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of every scenario")
     args = parser.parse_args()
-    run(Load(args.workers, args.connections, args.threads, args.warmup, args.duration))
+    load = Load(
+        args.workers, args.connections, args.threads, args.warmup, args.duration, args.rounds
+    )
+    run(load)
 
 
 if __name__ == "__main__":
