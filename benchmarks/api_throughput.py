@@ -356,7 +356,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--warmup", type=int, default=3, help="seconds before each measurement")
     parser.add_argument("--duration", type=int, default=10, help="measured seconds per run")
-    parser.add_argument("--rounds", type=int, default=3, help="runs of every scenario")
+    parser.add_argument("--rounds", type=int, default=5, help="runs of every scenario")
     args = parser.parse_args()
     load = Load(
         args.workers, args.connections, args.threads, args.warmup, args.duration, args.rounds
