@@ -26,6 +26,7 @@ UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
 }
 
 YOUNG_GC_THRESHOLD = 50_000
+
 # How the docs group the routes.
 DOC_ORDER = ("auth", "users", "tasks", "notifications", "operations")
 

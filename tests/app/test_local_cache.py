@@ -4,6 +4,7 @@ change, never kept from a read that raced a change, and never served without tra
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -49,13 +50,23 @@ def copies_on(url: str, ttl: float = 60, capacity: int = 100) -> LocalCopies[str
     return LocalCopies(url, PREFIX, ttl, capacity, timeout=2)
 
 
+@contextlib.asynccontextmanager
+async def tracked(local: LocalCopies[str]) -> AsyncIterator[LocalCopies[str]]:
+    """The copies with their tracking connection running and set up, stopped at the end."""
+    tracking = asyncio.create_task(local.run())
+    try:
+        await eventually(lambda: local.live, "redis tracks the prefix")
+        yield local
+    finally:
+        tracking.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await tracking
+
+
 @pytest.fixture
 async def copies(redis_server: RedisServer) -> AsyncIterator[LocalCopies[str]]:
-    local = copies_on(redis_server.url)
-    tracking = asyncio.create_task(local.run())
-    await eventually(lambda: local.live, "redis tracks the prefix")
-    yield local
-    tracking.cancel()
+    async with tracked(copies_on(redis_server.url)) as local:
+        yield local
 
 
 def keep(copies: LocalCopies[str], key: str, value: str) -> None:
@@ -125,18 +136,13 @@ async def test_losing_the_connection_drops_every_copy_until_tracked_again(
 
 
 async def test_copies_expire_and_their_number_is_bounded(redis_server: RedisServer) -> None:
-    local = copies_on(redis_server.url, ttl=0.2, capacity=2)
-    tracking = asyncio.create_task(local.run())
-    try:
-        await eventually(lambda: local.live, "redis tracks the prefix")
+    async with tracked(copies_on(redis_server.url, ttl=0.2, capacity=2)) as local:
         for name in ("a", "b", "c"):
             local.keep(local.ticket(), PREFIX + name, name)
         assert local.get(PREFIX + "a") is None  # the oldest made room
         assert (local.get(PREFIX + "b"), local.get(PREFIX + "c")) == ("b", "c")
         await asyncio.sleep(0.3)
         assert local.get(PREFIX + "b") is None
-    finally:
-        tracking.cancel()
 
 
 async def test_a_wrong_password_keeps_the_tier_off_and_says_why(

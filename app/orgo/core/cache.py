@@ -94,11 +94,12 @@ class TaskCache:
             await self._redis.run(lambda client: client.set(_key(task_id), payload, ex=self._ttl))
 
     async def invalidate(self, task_id: uuid.UUID) -> None:
+        key = _key(task_id)
         try:
             with contextlib.suppress(RedisUnavailable):
-                await self._redis.run(lambda client: client.delete(_key(task_id)))
+                await self._redis.run(lambda client: client.delete(key))
         finally:
             # After the delete: a read that fetched the old value while it was under way
             # cannot keep it now, even before Redis's push about the delete arrives.
             if self._local is not None:
-                self._local.drop(_key(task_id))
+                self._local.drop(key)
