@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -11,6 +12,11 @@ import yaml
 from tests.infra import k8s_support as ks
 
 WORKFLOWS = sorted((ks.REPO_ROOT / ".github" / "workflows").glob("*.yml"))
+# Workflows and the repository's own composite actions: everything that says `uses:`.
+ACTION_FILES = [*WORKFLOWS, *sorted((ks.REPO_ROOT / ".github" / "actions").glob("*/action.yml"))]
+USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>\S+)(?:\s+#\s*(?P<comment>.*))?$", re.M)
+PINNED = re.compile(r"^(?P<action>[\w.-]+/[\w./-]+)@(?P<sha>[0-9a-f]{40})$")
+VERSION_COMMENT = re.compile(r"^v\d+\.\d+\.\d+$")
 LINT = """
 const { createLinter } = require(process.argv[1]);
 const fs = require("fs");
@@ -80,3 +86,33 @@ def test_pulumi_finds_uv_on_the_path() -> None:
                 assert runs and runs[0] < index, workflow
                 checked += 1
     assert checked == 2
+
+
+def remote_uses() -> list[tuple[str, str, str | None]]:
+    """(file, ref, trailing comment) of every `uses:` that is not a local action."""
+    return [
+        (path.name, m["ref"], m["comment"])
+        for path in ACTION_FILES
+        for m in USES.finditer(path.read_text())
+        if not m["ref"].startswith("./")
+    ]
+
+
+def test_every_action_is_pinned_by_commit_sha_with_its_version_in_a_comment() -> None:
+    found = remote_uses()
+    assert found, "no `uses:` found"
+    wrong = [
+        f"{name}: {ref} # {comment}"
+        for name, ref, comment in found
+        if not PINNED.match(ref) or not VERSION_COMMENT.match((comment or "").strip())
+    ]
+    assert not wrong, "pin each action as `owner/repo@<40 hex> # vX.Y.Z`:\n" + "\n".join(wrong)
+
+
+def test_each_action_has_one_pin_across_the_workflows() -> None:
+    """A bump that misses one file leaves two versions of the same action behind."""
+    pins: dict[str, set[str]] = {}
+    for _, ref, comment in remote_uses():
+        action, _, sha = ref.partition("@")
+        pins.setdefault(action, set()).add(f"{sha} # {comment}")
+    assert {a: p for a, p in pins.items() if len(p) > 1} == {}
