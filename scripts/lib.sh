@@ -6,10 +6,17 @@ TOOLS_DIR="$REPO_ROOT/.tools"
 
 log() { printf '==> %s\n' "$*" >&2; }
 
-# version_of KEY: the value of `KEY:` in versions.yaml (first match, quotes stripped).
+# version_of KEY: the value of `KEY:` in versions.yaml (first match, quotes stripped);
+# fails naming the key when versions.yaml has none.
 version_of() {
-  sed -n "s/^[[:space:]]*$1:[[:space:]]*\"\{0,1\}\([^\"]*\)\"\{0,1\}[[:space:]]*\$/\1/p" \
-    "$REPO_ROOT/versions.yaml" | head -n 1
+  local value
+  value="$(sed -n "s/^[[:space:]]*$1:[[:space:]]*\"\{0,1\}\([^\"]*\)\"\{0,1\}[[:space:]]*\$/\1/p" \
+    "$REPO_ROOT/versions.yaml" | head -n 1)"
+  if [ -z "$value" ]; then
+    printf 'versions.yaml has no value for %s\n' "$1" >&2
+    return 1
+  fi
+  printf '%s\n' "$value"
 }
 
 # apt_install PKG...: installs the Debian packages that are missing, never starts services.

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
+import tomllib
 from pathlib import Path
+from typing import Any
 
+import pytest
 import yaml
+from packaging.version import Version
 
 from tests.infra import k8s_support as ks
 
-WORKFLOWS = sorted((ks.REPO_ROOT / ".github" / "workflows").glob("*.yml"))
+WORKFLOW_DIR = ks.REPO_ROOT / ".github" / "workflows"
+WORKFLOWS = sorted(WORKFLOW_DIR.glob("*.yml"))
 # Workflows and the repository's own composite actions: everything that says `uses:`.
 ACTION_FILES = [*WORKFLOWS, *sorted((ks.REPO_ROOT / ".github" / "actions").glob("*/action.yml"))]
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>\S+)(?:\s+#\s*(?P<comment>.*))?$", re.M)
@@ -57,17 +63,46 @@ def test_actionlint_reports_a_broken_workflow(tmp_path: Path) -> None:
     assert "nope" in result.stdout
 
 
-def jobs(name: str) -> list[list[dict[str, object]]]:
-    workflow = yaml.safe_load((ks.REPO_ROOT / ".github" / "workflows" / name).read_text())
-    return [job["steps"] for job in workflow["jobs"].values()]
+def workflow(name: str) -> dict[str, Any]:
+    return yaml.safe_load((WORKFLOW_DIR / name).read_text())  # type: ignore[no-any-return]
 
 
-def is_pulumi(step: dict[str, object]) -> bool:
+def jobs(name: str) -> list[list[dict[str, Any]]]:
+    return [job["steps"] for job in workflow(name)["jobs"].values()]
+
+
+def composite(uses: str) -> dict[str, Any]:
+    """A local composite action (`uses: ./.github/actions/NAME`)."""
+    path = ks.REPO_ROOT / uses.removeprefix("./") / "action.yml"
+    return yaml.safe_load(path.read_text())  # type: ignore[no-any-return]
+
+
+def expanded(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The steps as the runner runs them: a local composite action's steps in its place."""
+    flat = []
+    for step in steps:
+        uses = str(step.get("uses", ""))
+        if uses.startswith("./"):
+            flat += expanded(composite(uses)["runs"]["steps"])
+        flat.append(step)
+    return flat
+
+
+def is_pulumi(step: dict[str, Any]) -> bool:
     return str(step.get("uses", "")).startswith("pulumi/actions@")
 
 
-def pulumi_steps(name: str) -> list[dict[str, object]]:
+def pulumi_steps(name: str) -> list[dict[str, Any]]:
     return [s for steps in jobs(name) for s in steps if is_pulumi(s)]
+
+
+def pulumi_jobs() -> list[tuple[str, list[dict[str, Any]]]]:
+    return [
+        (name, steps)
+        for name in (path.name for path in WORKFLOWS)
+        for steps in jobs(name)
+        if any(is_pulumi(s) for s in steps)
+    ]
 
 
 def test_preview_on_pull_requests_and_up_on_main() -> None:
@@ -79,13 +114,80 @@ def test_pulumi_finds_uv_on_the_path() -> None:
     """`toolchain: uv` in Pulumi.yaml: each job running pulumi puts .tools/bin on PATH first."""
     on_path = 'echo "$PWD/.tools/bin" >> "$GITHUB_PATH"'
     checked = 0
-    for workflow in ("pull-request.yml", "main.yml"):
-        for steps in jobs(workflow):
-            runs = [i for i, s in enumerate(steps) if s.get("run") == on_path]
-            for index in (i for i, s in enumerate(steps) if is_pulumi(s)):
-                assert runs and runs[0] < index, workflow
-                checked += 1
-    assert checked == 2
+    for name, steps in pulumi_jobs():
+        flat = expanded(steps)
+        runs = [i for i, s in enumerate(flat) if s.get("run") == on_path]
+        for index in (i for i, s in enumerate(flat) if is_pulumi(s)):
+            assert runs and runs[0] < index, name
+            checked += 1
+    assert checked == len(pulumi_steps("pull-request.yml")) + len(pulumi_steps("main.yml"))
+
+
+def versions_yaml_tool(key: str) -> str:
+    return str(yaml.safe_load((ks.REPO_ROOT / "versions.yaml").read_text())["tools"][key])
+
+
+def run_step(step: dict[str, Any], cwd: Path, scratch: Path) -> dict[str, str]:
+    """Runs a `run:` step's script in `cwd` with bash as the runner would; returns its
+    outputs (written to a file in `scratch`)."""
+    outputs = scratch / "github-output"
+    outputs.write_text("")
+    subprocess.run(
+        ["bash", "-e", "-c", step["run"]],
+        cwd=cwd,
+        env={"PATH": "/usr/bin:/bin", "GITHUB_OUTPUT": str(outputs)},
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    return dict(line.split("=", 1) for line in outputs.read_text().splitlines())
+
+
+def pulumi_version_step(steps: list[dict[str, Any]], pulumi: dict[str, Any]) -> dict[str, Any]:
+    """The composite action's step whose output pulumi/actions gets as `pulumi-version`."""
+    given = pulumi["with"].get("pulumi-version", "")
+    assert given, "pulumi/actions without pulumi-version installs a CLI of its own choosing"
+    ref = re.fullmatch(r"\$\{\{ steps\.([\w-]+)\.outputs\.([\w-]+) \}\}", given)
+    assert ref, f"pulumi-version must be the toolchain step's output, not {given!r}"
+    (toolchain,) = [s for s in steps if s.get("id") == ref[1]]
+    action = composite(toolchain["uses"])
+    inner = re.fullmatch(
+        r"\$\{\{ steps\.([\w-]+)\.outputs\.([\w-]+) \}\}",
+        action["outputs"][ref[2]]["value"],
+    )
+    assert inner
+    (step,) = [s for s in action["runs"]["steps"] if s.get("id") == inner[1]]
+    return {**step, "output": inner[2]}
+
+
+def test_every_pulumi_step_runs_the_cli_version_pinned_in_versions_yaml(tmp_path: Path) -> None:
+    checked = 0
+    for name, steps in pulumi_jobs():
+        for pulumi in (s for s in steps if is_pulumi(s)):
+            step = pulumi_version_step(steps, pulumi)
+            outputs = run_step(step, ks.REPO_ROOT, tmp_path)
+            assert outputs[step["output"]] == versions_yaml_tool("pulumi_cli"), name
+            checked += 1
+    assert checked == len(pulumi_steps("pull-request.yml")) + len(pulumi_steps("main.yml"))
+
+
+def test_a_missing_cli_pin_fails_the_step_naming_the_key(tmp_path: Path) -> None:
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(ks.REPO_ROOT / "scripts" / "lib.sh", tmp_path / "scripts" / "lib.sh")
+    versions = (ks.REPO_ROOT / "versions.yaml").read_text()
+    (tmp_path / "versions.yaml").write_text(re.sub(r"(?m)^\s*pulumi_cli:.*$", "", versions))
+    _, steps = pulumi_jobs()[0]
+    step = pulumi_version_step(steps, next(s for s in steps if is_pulumi(s)))
+    with pytest.raises(subprocess.CalledProcessError) as failed:
+        run_step(step, tmp_path, tmp_path)
+    assert "versions.yaml has no value for pulumi_cli" in failed.value.stderr
+
+
+def test_the_pulumi_cli_is_not_older_than_the_locked_sdk() -> None:
+    lock = tomllib.loads((ks.REPO_ROOT / "uv.lock").read_text())
+    (sdk,) = [p["version"] for p in lock["package"] if p["name"] == "pulumi"]
+    assert Version(versions_yaml_tool("pulumi_cli")) >= Version(sdk)
 
 
 def remote_uses() -> list[tuple[str, str, str | None]]:
