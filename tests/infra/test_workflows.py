@@ -124,9 +124,122 @@ def pulumi_jobs() -> list[tuple[str, list[dict[str, Any]]]]:
     ]
 
 
+def triggers(name: str) -> set[str]:
+    on = workflow(name).get("on", workflow(name).get(True))  # YAML 1.1 reads `on` as True
+    return {on} if isinstance(on, str) else set(on)
+
+
+def pull_request_workflows() -> list[str]:
+    return [p.name for p in WORKFLOWS if triggers(p.name) & {"pull_request", "pull_request_target"}]
+
+
+def job_items(name: str) -> list[tuple[str, dict[str, Any]]]:
+    return list(workflow(name)["jobs"].items())
+
+
+def pulumi_commands(job: dict[str, Any]) -> list[str]:
+    return [s["with"]["command"] for s in job.get("steps", []) if is_pulumi(s)]
+
+
+def secrets_of(job: dict[str, Any]) -> set[str]:
+    return set(re.findall(r"secrets\.([A-Za-z_][\w-]*)", yaml.safe_dump(job)))
+
+
+def oidc_requests(job: dict[str, Any]) -> set[str]:
+    """What a job asks OIDC exchanges for: Pulumi Cloud token scopes and AWS roles."""
+    asked = set()
+    for step in job.get("steps", []):
+        uses, given = str(step.get("uses", "")), step.get("with", {})
+        if uses.startswith("pulumi/auth-actions@"):
+            asked.add(f"pulumi {given.get('requested-token-type')} {given.get('scope')}")
+        if uses.startswith("aws-actions/configure-aws-credentials@"):
+            asked.add(f"aws {given.get('role-to-assume')}")
+    return asked
+
+
+def up_jobs() -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (f"{name}:{job_id}", job)
+        for name in (p.name for p in WORKFLOWS)
+        for job_id, job in job_items(name)
+        if "up" in pulumi_commands(job)
+    ]
+
+
 def test_preview_on_pull_requests_and_up_on_main() -> None:
-    assert [s["with"]["command"] for s in pulumi_steps("pull-request.yml")] == ["preview"]
-    assert [s["with"]["command"] for s in pulumi_steps("main.yml")] == ["up"]
+    assert pulumi_steps("pull-request.yml")
+    assert {s["with"]["command"] for s in pulumi_steps("pull-request.yml")} == {"preview"}
+    assert {s["with"]["command"] for s in pulumi_steps("main.yml")} == {"up"}
+
+
+def test_no_workflow_runs_on_pull_request_target() -> None:
+    """pull_request_target runs with the base repository's secrets next to the PR's code."""
+    assert {
+        p.name: triggers(p.name) for p in WORKFLOWS if "pull_request_target" in triggers(p.name)
+    } == {}
+
+
+def test_no_long_lived_pulumi_token_anywhere() -> None:
+    """Pulumi Cloud hands out short-lived tokens by OIDC (pulumi/auth-actions)."""
+    assert [p.name for p in WORKFLOWS if "PULUMI_ACCESS_TOKEN" in p.read_text()] == []
+
+
+def test_no_pull_request_job_can_reach_what_pulumi_up_uses() -> None:
+    """The up jobs' environments, secrets and OIDC requests appear in no job a PR triggers."""
+    ups = up_jobs()
+    assert ups, "no pulumi up job found"
+    for where, job in ups:
+        assert job.get("environment"), f"{where}: pulumi up outside a protected environment"
+    environments = {str(job["environment"]) for _, job in ups}
+    secrets = set().union(*(secrets_of(job) for _, job in ups))
+    requests = set().union(*(oidc_requests(job) for _, job in ups))
+    for name in pull_request_workflows():
+        for job_id, job in job_items(name):
+            where = f"{name}:{job_id}"
+            assert str(job.get("environment")) not in environments, where
+            assert secrets_of(job) & secrets == set(), where
+            assert oidc_requests(job) & requests == set(), where
+
+
+def test_previews_run_behind_reviewed_environments_with_only_what_they_need() -> None:
+    previews = [
+        (f"{name}:{job_id}", job)
+        for name in pull_request_workflows()
+        for job_id, job in job_items(name)
+        if "preview" in pulumi_commands(job)
+    ]
+    assert previews
+    for where, job in previews:
+        assert str(job.get("environment", "")).endswith("-preview"), where
+        assert job.get("permissions") == {
+            "contents": "read",
+            "id-token": "write",
+            "pull-requests": "write",
+        }, where
+        # A fork's PR has neither the OIDC token nor the environment: skip, don't fail.
+        assert "github.event.pull_request.head.repo.full_name == github.repository" in str(
+            job.get("if", "")
+        ), where
+
+
+def test_every_job_asks_for_its_own_permissions() -> None:
+    """Nothing granted workflow-wide; `id-token: write` only where an OIDC exchange happens."""
+    oidc_actions = (
+        "pulumi/auth-actions@",
+        "aws-actions/configure-aws-credentials@",
+        "actions/attest@",
+    )
+    for path in WORKFLOWS:
+        assert workflow(path.name).get("permissions") == {}, path.name
+        for job_id, job in job_items(path.name):
+            granted = job.get("permissions")
+            assert isinstance(granted, dict), f"{path.name}:{job_id} must list its permissions"
+            uses_oidc = any(
+                str(step.get("uses", "")).startswith(oidc_actions)
+                or "cosign sign" in str(step.get("run", ""))
+                for step in job.get("steps", [])
+            )
+            assert (granted.get("id-token") == "write") == uses_oidc, f"{path.name}:{job_id}"
 
 
 def test_pulumi_finds_uv_on_the_path() -> None:
@@ -237,3 +350,37 @@ def test_each_action_has_one_pin_across_the_workflows() -> None:
         action, _, sha = ref.partition("@")
         pins.setdefault(action, set()).add(f"{sha} # {comment}")
     assert {a: p for a, p in pins.items() if len(p) > 1} == {}
+
+
+def make_invocations() -> list[tuple[str, list[str]]]:
+    """(file, arguments) of every `make ...` a workflow or composite action runs."""
+    found = []
+    for path in ACTION_FILES:
+        data = yaml.safe_load(path.read_text())
+        steps = [s for job in data.get("jobs", {}).values() for s in job.get("steps", [])]
+        steps += data.get("runs", {}).get("steps", [])
+        for step in steps:
+            for line in str(step.get("run", "")).splitlines():
+                found += [
+                    (path.name, command.split()[1:])
+                    for command in re.split(r"&&|;|\|\|", line)
+                    if command.split()[:1] == ["make"]
+                ]
+    return found
+
+
+def test_workflows_call_only_make_targets_that_exist() -> None:
+    invocations = make_invocations()
+    assert invocations
+    for name, args in invocations:
+        dry = subprocess.run(
+            ["make", "--dry-run", *args], cwd=ks.REPO_ROOT, capture_output=True, text=True
+        )
+        assert dry.returncode == 0, f"{name}: make {' '.join(args)}: {dry.stderr.strip()}"
+
+
+def test_a_missing_make_target_is_noticed() -> None:
+    dry = subprocess.run(
+        ["make", "--dry-run", "no-such-target"], cwd=ks.REPO_ROOT, capture_output=True, text=True
+    )
+    assert dry.returncode != 0 and "no-such-target" in dry.stderr
