@@ -12,12 +12,15 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 import subprocess
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from packaging.requirements import Requirement
 
 from tests.harness.orgo import FAST_HASHING
 from tests.harness.processes import free_port, require_binary, run, wait_until
@@ -25,6 +28,7 @@ from tests.harness.wheelhouse import build_wheelhouse, uv_version
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO / "app" / "Dockerfile"
+BUILD_REQUIREMENTS = REPO / "app" / "build-requirements.txt"
 # Built by scripts/host-image.sh (debootstrap bookworm with python3 + python3-venv).
 BASE_IMAGE = "localhost/orgo-debian-base:bookworm"
 PREFIX = "orgo-it-image-"
@@ -60,12 +64,12 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_wheelhouse(tmp_path_factory.mktemp("wheelhouse"))
 
 
-@pytest.fixture(scope="module")
-def image(wheelhouse: Path) -> Iterator[str]:
+def build(wheelhouse: Path, tag: str, *options: str) -> str:
+    """podman build of app/Dockerfile offline: the local base image, `wheelhouse` in place
+    of the download stage."""
     require_binary("podman", "podman")
     run([str(REPO / "scripts/host-image.sh")], env=podman_env(), timeout=540)
-    remove_containers(*(f"{PREFIX}{role}" for role in ("api", "worker", "tools")))
-    podman(
+    return podman(
         "build",
         "--layers=false",
         "--file",
@@ -75,9 +79,16 @@ def image(wheelhouse: Path) -> Iterator[str]:
         "--build-arg",
         f"BASE_IMAGE={BASE_IMAGE}",
         "--tag",
-        IMAGE,
+        tag,
+        *options,
         str(REPO),
     )
+
+
+@pytest.fixture(scope="module")
+def image(wheelhouse: Path) -> Iterator[str]:
+    remove_containers(*(f"{PREFIX}{role}" for role in ("api", "worker", "tools")))
+    build(wheelhouse, IMAGE)
     yield IMAGE
     subprocess.run(
         ["podman", "rmi", "-f", IMAGE], env=podman_env(), capture_output=True, check=False
@@ -211,7 +222,50 @@ def test_final_stage_has_no_build_tools(image: str) -> None:
     assert found.strip() == "", f"build tools left in the image:\n{found}"
 
 
-def test_dockerfile_uv_default_is_the_versions_yaml_pin() -> None:
-    default = re.search(r"^ARG UV_VERSION=(\S+)$", DOCKERFILE.read_text(), re.MULTILINE)
-    assert default is not None, "app/Dockerfile must declare ARG UV_VERSION=<version>"
-    assert default.group(1) == uv_version()
+def build_requirements() -> dict[str, tuple[str, list[str]]]:
+    """name -> (version, hashes) of app/build-requirements.txt."""
+    text = BUILD_REQUIREMENTS.read_text().replace("\\\n", " ")
+    found = {}
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            spec = re.match(r"([A-Za-z0-9_.-]+)==(\S+)", line.split()[0])
+            assert spec, f"app/build-requirements.txt: not pinned with ==: {line.split()[0]}"
+            found[spec[1]] = (spec[2], re.findall(r"--hash=sha256:([0-9a-f]{64})", line))
+    return found
+
+
+def test_build_tools_are_pinned_with_hashes() -> None:
+    pins = build_requirements()
+    assert {name for name, (_, hashes) in pins.items() if not hashes} == set()
+    assert pins["uv"][0] == uv_version(), "run scripts/lock-build-requirements.sh"
+    backend = tomllib.loads((REPO / "pyproject.toml").read_text())["build-system"]["requires"]
+    for requirement in map(Requirement, backend):
+        assert requirement.specifier.contains(pins[requirement.name][0]), str(requirement)
+
+
+def test_the_dockerfile_installs_build_tools_only_by_hash() -> None:
+    """Every pip/uv step that installs or fetches a build tool names the hashed file."""
+    instructions = "\n".join(
+        line for line in DOCKERFILE.read_text().splitlines() if not line.lstrip().startswith("#")
+    )
+    steps = re.findall(r"(?:pip (?:download|install)|uv build)[^&]*", instructions)
+    tool_steps = [s for s in steps if "build-requirements.txt" in s or "uv build" in s]
+    assert tool_steps
+    assert all("--require-hashes" in step for step in tool_steps), tool_steps
+    # Named on a command line, a tool would be fetched unpinned, without a hash.
+    assert not re.search(r"\bhatchling\b|\buv==", instructions)
+
+
+def test_a_build_tool_that_differs_from_its_recorded_hash_fails_the_build(
+    wheelhouse: Path, tmp_path: Path
+) -> None:
+    """The wheelhouse is the build's only source; a wheel in it that is not the one
+    app/build-requirements.txt records (here: hatchling with one byte more) stops it."""
+    tampered = tmp_path / "wheelhouse"
+    shutil.copytree(wheelhouse, tampered)
+    (hatchling,) = tampered.glob("hatchling-*.whl")
+    hatchling.write_bytes(hatchling.read_bytes() + b"\0")
+    with pytest.raises(RuntimeError) as failed:
+        build(tampered, f"{IMAGE}-tampered", "--target", "builder")
+    assert "DO NOT MATCH THE HASHES" in str(failed.value)
+    assert f"hatchling=={hatchling.name.split('-')[1]}" in str(failed.value)

@@ -7,7 +7,7 @@ Runtime packages are the uv.lock pins of `uv export --no-dev` (the list the imag
 each fetched from the URL uv.lock records and checked against its hash. Wheels are chosen for
 this machine's interpreter tags, which match the image's (CPython 3.11, glibc 2.36, x86-64).
 uv and hatchling (the image's installer and build backend) are not in uv.lock; pip downloads
-them with their dependencies.
+them with their dependencies from app/build-requirements.txt, checking its hashes.
 """
 
 from __future__ import annotations
@@ -30,10 +30,11 @@ from tests.harness.processes import require_binary, run
 REPO = Path(__file__).resolve().parents[2]
 UV = REPO / ".tools/bin/uv"
 PIP = REPO / ".tools/bin/pip"
+BUILD_REQUIREMENTS = REPO / "app/build-requirements.txt"
 
 
 def uv_version() -> str:
-    """The uv pin of versions.yaml, which app/Dockerfile's UV_VERSION default must equal."""
+    """The uv pin of versions.yaml, which app/build-requirements.txt must pin too."""
     versions = yaml.safe_load((REPO / "versions.yaml").read_text())
     return str(versions["tools"]["uv"])
 
@@ -97,7 +98,7 @@ def build_wheelhouse(dest: Path) -> Path:
     with httpx.Client(timeout=120, follow_redirects=True) as client, ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda wheel: _download(client, wheel, dest), wheels))
     require_binary(str(PIP), "python3-venv (scripts/bootstrap-uv.sh makes .tools/bin/pip)")
-    tools = [f"uv=={uv_version()}", "hatchling"]
+    tools = ["--require-hashes", "-r", str(BUILD_REQUIREMENTS)]
     run([str(PIP), "download", "--quiet", "--only-binary=:all:", "--dest", str(dest), *tools])
     return dest
 

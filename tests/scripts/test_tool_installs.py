@@ -81,3 +81,50 @@ def test_helm_install_installs_the_package_that_matches(tmp_path: Path) -> None:
         check=True,
     )
     assert version.stdout.startswith("v")
+
+
+def tamper_uv_hashes(root: Path) -> str:
+    """Replaces every sha256 recorded for uv (its `uv==` line and the continuation lines
+    after it) in the sandbox's build requirements; returns the wrong hash."""
+    path = root / "app" / "build-requirements.txt"
+    wrong = hashlib.sha256(b"tampered").hexdigest()
+    lines = path.read_text().splitlines(keepends=True)
+    index = next(i for i, line in enumerate(lines) if line.startswith("uv=="))
+    while True:
+        lines[index] = re.sub(r"sha256:[0-9a-f]{64}", f"sha256:{wrong}", lines[index])
+        if not lines[index].rstrip().endswith("\\"):
+            break
+        index += 1
+    path.write_text("".join(lines))
+    return wrong
+
+
+def test_uv_bootstrap_refuses_a_wheel_that_matches_no_recorded_hash(tmp_path: Path) -> None:
+    root = sandbox(tmp_path, "scripts/bootstrap-uv.sh", "app/build-requirements.txt")
+    wrong = tamper_uv_hashes(root)
+    result = run_script(root, "bootstrap-uv.sh")
+    assert result.returncode != 0
+    assert "DO NOT MATCH THE HASHES" in result.stderr  # pip's own finding, with the file
+    assert f"Expected sha256 {wrong}" in result.stderr
+    assert f"uv {tools_pin('uv')} was not installed" in result.stderr
+    assert "app/build-requirements.txt" in result.stderr
+    assert not (root / ".tools" / "bin" / "uv").exists()
+
+
+def test_uv_bootstrap_refuses_hashes_recorded_for_another_version(tmp_path: Path) -> None:
+    root = sandbox(tmp_path, "scripts/bootstrap-uv.sh", "app/build-requirements.txt")
+    pin(root, "uv", "0.0.1")
+    result = run_script(root, "bootstrap-uv.sh")
+    assert result.returncode != 0
+    assert f"pins uv=={tools_pin('uv')}, but versions.yaml has tools.uv 0.0.1" in result.stderr
+    assert "scripts/lock-build-requirements.sh" in result.stderr
+
+
+def test_uv_bootstrap_installs_the_wheel_that_matches(tmp_path: Path) -> None:
+    root = sandbox(tmp_path, "scripts/bootstrap-uv.sh", "app/build-requirements.txt")
+    result = run_script(root, "bootstrap-uv.sh")
+    assert result.returncode == 0, result.stderr
+    version = subprocess.run(
+        [str(root / ".tools" / "bin" / "uv"), "--version"], capture_output=True, text=True
+    )
+    assert version.stdout.split()[1] == tools_pin("uv")
