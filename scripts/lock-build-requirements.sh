@@ -6,8 +6,13 @@
 # Run it after changing tools.uv or [build-system] (needs PyPI); commit the result.
 . "$(dirname "$0")/lib.sh"
 
+# Any uv compiles the file, also one older than the new pin (bootstrap-uv.sh refuses to
+# install a uv whose hashes are not recorded yet).
 uv="$TOOLS_DIR/bin/uv"
-[ -x "$uv" ] || "$REPO_ROOT/scripts/bootstrap-uv.sh"
+[ -x "$uv" ] || uv="$(command -v uv)" || {
+  echo "no uv to compile with: run scripts/bootstrap-uv.sh before changing tools.uv" >&2
+  exit 1
+}
 backend="$(python3 -c 'import sys, tomllib
 print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["build-system"]["requires"]))' \
   "$REPO_ROOT/pyproject.toml")"
