@@ -6,7 +6,8 @@
 services=(postgresql redis-server rabbitmq-server prometheus prometheus-node-exporter
   prometheus-alertmanager prometheus-postgres-exporter prometheus-redis-exporter
   prometheus-blackbox-exporter)
-containers=(podman runc debootstrap uidmap)
+# skopeo and docker-registry: the image digest tests read a throwaway local registry.
+containers=(podman runc debootstrap uidmap skopeo docker-registry)
 apt_install "${services[@]}" "${containers[@]}" wrk
 
 # Tools that may come from elsewhere than Debian (e.g. Node.js with its own npm): only

@@ -269,3 +269,17 @@ def test_a_build_tool_that_differs_from_its_recorded_hash_fails_the_build(
         build(tampered, f"{IMAGE}-tampered", "--target", "builder")
     assert "DO NOT MATCH THE HASHES" in str(failed.value)
     assert f"hatchling=={hatchling.name.split('-')[1]}" in str(failed.value)
+
+
+def test_the_base_image_is_an_exact_release_never_a_moving_tag() -> None:
+    """`ARG BASE_IMAGE` is the one pin: python:<major.minor.patch>-slim-<Debian suite>, with
+    the digest scripts/pin-image-digests.sh records where a registry is reachable."""
+    instructions = DOCKERFILE.read_text()
+    (base,) = re.findall(r"(?m)^ARG BASE_IMAGE=(\S+)$", instructions)
+    assert re.fullmatch(
+        r"docker\.io/library/python:3\.\d+\.\d+-slim-(bookworm|trixie)(@sha256:[0-9a-f]{64})?",
+        base,
+    ), base
+    # Every stage starts from that pin (or from nothing).
+    stages = re.findall(r"(?m)^FROM (\S+)", instructions)
+    assert set(stages) <= {"${BASE_IMAGE}", "scratch"}, stages
