@@ -21,10 +21,12 @@ from pathlib import Path
 import httpx
 import pytest
 from packaging.requirements import Requirement
+from packaging.tags import compatible_tags, cpython_tags
+from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from tests.harness.orgo import FAST_HASHING
 from tests.harness.processes import free_port, require_binary, run, wait_until
-from tests.harness.wheelhouse import build_wheelhouse, uv_version
+from tests.harness.wheelhouse import build_wheelhouse, runtime_pins, uv_version
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO / "app" / "Dockerfile"
@@ -283,3 +285,38 @@ def test_the_base_image_is_an_exact_release_never_a_moving_tag() -> None:
     # Every stage starts from that pin (or from nothing).
     stages = re.findall(r"(?m)^FROM (\S+)", instructions)
     assert set(stages) <= {"${BASE_IMAGE}", "scratch"}, stages
+
+
+# glibc of each Debian suite the base image may use: the manylinux tags its pip accepts.
+DEBIAN_GLIBC = {"bookworm": (2, 36), "trixie": (2, 41)}
+
+
+def test_every_runtime_package_has_a_wheel_for_arm64() -> None:
+    """The prod stack runs Graviton: `--only-binary=:all:` on linux/arm64 needs an aarch64
+    (or pure Python) wheel of every locked package, for the base image's Python and glibc."""
+    base = re.search(
+        r"(?m)^ARG BASE_IMAGE=\S+:(\d+)\.(\d+)\.\d+-slim-(\w+)", DOCKERFILE.read_text()
+    )
+    assert base, "app/Dockerfile's BASE_IMAGE must name python:X.Y.Z-slim-<suite>"
+    python = (int(base[1]), int(base[2]))
+    glibc = DEBIAN_GLIBC[base[3]]
+    platforms = [f"manylinux_{glibc[0]}_{minor}_aarch64" for minor in range(glibc[1], 16, -1)] + [
+        "manylinux2014_aarch64",
+        "linux_aarch64",
+    ]
+    accepted = {
+        *cpython_tags(python, platforms=platforms),
+        *compatible_tags(python, platforms=platforms),
+    }
+    lock = tomllib.loads((REPO / "uv.lock").read_text())
+    pins = runtime_pins()
+    missing = [
+        f"{package['name']} {package['version']}"
+        for package in lock["package"]
+        if pins.get(canonicalize_name(package["name"])) == package["version"]
+        and not any(
+            set(parse_wheel_filename(wheel["url"].rsplit("/", 1)[1])[3]) & accepted
+            for wheel in package.get("wheels", [])
+        )
+    ]
+    assert missing == []

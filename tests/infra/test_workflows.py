@@ -384,3 +384,57 @@ def test_a_missing_make_target_is_noticed() -> None:
         ["make", "--dry-run", "no-such-target"], cwd=ks.REPO_ROOT, capture_output=True, text=True
     )
     assert dry.returncode != 0 and "no-such-target" in dry.stderr
+
+
+def image_job() -> dict[str, Any]:
+    assert (WORKFLOW_DIR / "image.yml").exists(), "no image workflow"
+    (job,) = workflow("image.yml")["jobs"].values()
+    return job  # type: ignore[no-any-return]
+
+
+def step_using(job: dict[str, Any], action: str) -> dict[str, Any]:
+    (step,) = [s for s in job["steps"] if str(s.get("uses", "")).startswith(f"{action}@")]
+    return step
+
+
+def test_the_image_is_published_from_main_and_tags_only() -> None:
+    on = workflow("image.yml").get("on", workflow("image.yml").get(True))
+    assert set(on) == {"push"}
+    assert on["push"]["branches"] == ["main"] and on["push"]["tags"]
+
+
+def test_the_image_is_built_for_amd64_and_arm64_with_sbom_and_provenance() -> None:
+    build = step_using(image_job(), "docker/build-push-action")["with"]
+    assert build["file"] == "app/Dockerfile"
+    assert set(build["platforms"].split(",")) == {"linux/amd64", "linux/arm64"}
+    assert build["push"] is True
+    assert build["sbom"] is True
+    assert build["provenance"] == "mode=max"
+
+
+def test_the_image_gets_the_git_tag_and_the_sha_never_latest() -> None:
+    meta = step_using(image_job(), "docker/metadata-action")["with"]
+    assert meta["flavor"] == "latest=false"
+    tags = meta["tags"].split()
+    assert "type=ref,event=tag" in tags
+    assert any(tag.startswith("type=sha") for tag in tags)
+
+
+def test_the_pushed_digest_is_attested_signed_and_printed() -> None:
+    job = image_job()
+    build = next(s for s in job["steps"] if str(s.get("uses", "")).startswith("docker/build-push"))
+    digest = f"${{{{ steps.{build['id']}.outputs.digest }}}}"
+    attest = step_using(job, "actions/attest")["with"]
+    assert attest["subject-digest"] == digest and attest["push-to-registry"] is True
+    signing = [s for s in job["steps"] if "cosign sign" in str(s.get("run", ""))]
+    assert signing and signing[0]["env"]["DIGEST"] == digest
+    summary = [s for s in job["steps"] if "GITHUB_STEP_SUMMARY" in str(s.get("run", ""))]
+    assert summary and summary[0]["env"]["DIGEST"] == digest
+    assert "$IMAGE@$DIGEST" in summary[0]["run"]
+    assert job["outputs"]["digest"] == digest
+    assert job["permissions"] == {
+        "contents": "read",
+        "packages": "write",
+        "id-token": "write",
+        "attestations": "write",
+    }
