@@ -9,10 +9,14 @@ RUN := $(UV) run --frozen
 PORT ?= 8000
 STACK ?= dev
 PYTEST_ARGS ?=
+IMAGE ?=
+ENGINE ?= podman
+KIND_CLUSTER ?= kind
+K3D_CLUSTER ?= k3s-default
 
 .PHONY: help
 help: ## list the verbs
-	@grep -hE '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(UV): versions.yaml
 	@scripts/bootstrap-uv.sh
@@ -41,6 +45,18 @@ up: sync system-deps ## bring the whole platform up on this machine (Ansible int
 .PHONY: down
 down: ## remove the local platform and its data (asks first; FORCE=1 does not)
 	@FORCE=$(FORCE) scripts/down.sh
+
+# The app image, offline (docs/container-image.md). IMAGE defaults to the stacks' image of
+# versions.yaml, so a local cluster runs what it builds; ENGINE=docker builds with Docker.
+.PHONY: image image-kind image-k3d
+image: sync ## build the app image offline with podman (IMAGE=name:tag, ENGINE=docker)
+	@IMAGE=$(IMAGE) ENGINE=$(ENGINE) scripts/image.sh build
+
+image-kind: image ## load the app image into kind (KIND_CLUSTER=kind)
+	@IMAGE=$(IMAGE) ENGINE=$(ENGINE) KIND_CLUSTER=$(KIND_CLUSTER) scripts/image.sh kind
+
+image-k3d: image ## import the app image into k3d (K3D_CLUSTER=k3s-default)
+	@IMAGE=$(IMAGE) ENGINE=$(ENGINE) K3D_CLUSTER=$(K3D_CLUSTER) scripts/image.sh k3d
 
 .PHONY: manifests
 manifests: sync helm ## render every Kubernetes object of STACK (default dev) to build/manifests/STACK/

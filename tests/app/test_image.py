@@ -9,11 +9,13 @@ orgo-it-image-* and removed before and after.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
 import shutil
 import subprocess
+import tarfile
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,7 +36,7 @@ BUILD_REQUIREMENTS = REPO / "app" / "build-requirements.txt"
 # Built by scripts/host-image.sh (debootstrap bookworm with python3 + python3-venv).
 BASE_IMAGE = "localhost/orgo-debian-base:bookworm"
 PREFIX = "orgo-it-image-"
-IMAGE = f"localhost/{PREFIX}test"
+IMAGE = f"localhost/{PREFIX}test:it"
 APP_UID = "10001"
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = secrets.token_urlsafe(16)
@@ -66,25 +68,16 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_wheelhouse(tmp_path_factory.mktemp("wheelhouse"))
 
 
-def build(wheelhouse: Path, tag: str, *options: str) -> str:
-    """podman build of app/Dockerfile offline: the local base image, `wheelhouse` in place
-    of the download stage."""
+def image_script(command: str, image: str, *options: str, **env: str) -> str:
+    """scripts/image.sh, what `make image` runs: podman build of app/Dockerfile offline,
+    on the local Debian base with `WHEELHOUSE` in place of the download stage."""
     require_binary("podman", "podman")
-    run([str(REPO / "scripts/host-image.sh")], env=podman_env(), timeout=540)
-    return podman(
-        "build",
-        "--layers=false",
-        "--file",
-        str(DOCKERFILE),
-        "--build-context",
-        f"wheelhouse={wheelhouse}",
-        "--build-arg",
-        f"BASE_IMAGE={BASE_IMAGE}",
-        "--tag",
-        tag,
-        *options,
-        str(REPO),
-    )
+    script = [str(REPO / "scripts/image.sh"), command, *options]
+    return run(script, env={**podman_env(), "IMAGE": image, **env}, timeout=540).stdout
+
+
+def build(wheelhouse: Path, tag: str, *options: str) -> str:
+    return image_script("build", tag, "--layers=false", *options, WHEELHOUSE=str(wheelhouse))
 
 
 @pytest.fixture(scope="module")
@@ -267,8 +260,12 @@ def test_a_build_tool_that_differs_from_its_recorded_hash_fails_the_build(
     shutil.copytree(wheelhouse, tampered)
     (hatchling,) = tampered.glob("hatchling-*.whl")
     hatchling.write_bytes(hatchling.read_bytes() + b"\0")
-    with pytest.raises(RuntimeError) as failed:
-        build(tampered, f"{IMAGE}-tampered", "--target", "builder")
+    tag = f"{IMAGE}-tampered"
+    try:
+        with pytest.raises(RuntimeError) as failed:
+            build(tampered, tag, "--target", "builder")
+    finally:
+        subprocess.run(["podman", "rmi", "-f", tag], env=podman_env(), capture_output=True)
     assert "DO NOT MATCH THE HASHES" in str(failed.value)
     assert f"hatchling=={hatchling.name.split('-')[1]}" in str(failed.value)
 
@@ -320,3 +317,16 @@ def test_every_runtime_package_has_a_wheel_for_arm64() -> None:
         )
     ]
     assert missing == []
+
+
+def test_the_image_is_saved_as_the_archive_kind_and_k3d_load(image: str, tmp_path: Path) -> None:
+    archive = tmp_path / "orgo.tar"
+    image_script("archive", image, IMAGE_ARCHIVE=str(archive))
+    with tarfile.open(archive) as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+    assert manifest[0]["RepoTags"] == [image]
+
+
+def test_loading_into_kind_without_kind_says_what_to_install(image: str) -> None:
+    with pytest.raises(RuntimeError, match="kind not found: install kind"):
+        image_script("kind", image, PATH="/usr/bin:/bin")
