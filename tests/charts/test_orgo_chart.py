@@ -78,8 +78,42 @@ def test_default_values_are_a_single_replica_without_extras() -> None:
     assert "PROMETHEUS_MULTIPROC_DIR" not in settings
     job = by_kind(objects, "Job")["orgo-migrate"]
     assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
-    env = {e["name"]: e["value"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert env == settings, "the migration hook carries the same settings inline"
+    env = job["spec"]["template"]["spec"]["containers"][0]["env"]
+    inline = {e["name"]: e["value"] for e in env if "value" in e}
+    assert inline == settings, "the migration hook carries the same settings inline"
+
+
+def test_default_environment_is_prod() -> None:
+    """Only dev lets the app fall back to its built-in JWT secret, which is public."""
+    assert by_kind(render(), "ConfigMap")["orgo-settings"]["data"]["ORGO_ENV"] == "prod"
+
+
+@pytest.mark.parametrize("values", [(), ("--values", PRODUCTION)], ids=["default", "production"])
+def test_every_pod_requires_the_jwt_secret_key(values: tuple[str | Path, ...]) -> None:
+    """envFrom skips a missing key silently; a secretKeyRef that is not optional makes the
+    kubelet refuse to start the container, so no pod runs without ORGO_JWT_SECRET."""
+    objects = render("--set", "envSecretName=orgo-secrets", *values)
+    pods = [p for o in objects for p in ks.pod_specs(o)]
+    assert {p.owner for p in pods} == {
+        "Deployment/orgo-api",
+        "Deployment/orgo-worker",
+        "Job/orgo-migrate",
+    }
+    for pod in pods:
+        for container in ks.containers(pod.spec):
+            refs = [e for e in container.get("env", []) if e["name"] == "ORGO_JWT_SECRET"]
+            assert refs == [
+                {
+                    "name": "ORGO_JWT_SECRET",
+                    "valueFrom": {
+                        "secretKeyRef": {
+                            "name": "orgo-secrets",
+                            "key": "ORGO_JWT_SECRET",
+                            "optional": False,
+                        }
+                    },
+                }
+            ], f"{pod.owner}/{container['name']}"
 
 
 def test_production_values_give_ha_autoscaling_and_monitoring() -> None:

@@ -23,6 +23,21 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{ printf "%s:%s" .Values.image.repository .Values.image.tag }}
 {{- end -}}
 
+{{- define "orgo.envSecretName" -}}
+{{- required "envSecretName: the Secret with the ORGO_* URLs and JWT secret" .Values.envSecretName -}}
+{{- end -}}
+
+{{/* ORGO_JWT_SECRET named on its own besides envFrom: a pod whose Secret lacks the key does
+not start (CreateContainerConfigError) instead of running on the app's public dev secret. */}}
+{{- define "orgo.requiredSecretEnv" -}}
+- name: ORGO_JWT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "orgo.envSecretName" . }}
+      key: ORGO_JWT_SECRET
+      optional: false
+{{- end -}}
+
 {{/* Settings shared by the ConfigMap (deployments) and the migration hook (inline env). */}}
 {{- define "orgo.settings" -}}
 ORGO_ENV: {{ .Values.environment | quote }}
