@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import pulumi
 from pulumi.runtime import config as config_values
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    ValidationError,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 if TYPE_CHECKING:
@@ -55,6 +63,20 @@ RelativePath = Annotated[
 ]
 
 
+def _not_everything(network: IPvAnyNetwork) -> IPvAnyNetwork:
+    if network.prefixlen == 0:
+        raise ValueError("a /0 network would trust every client: name the cluster's pod network")
+    return network
+
+
+# A network whose connections the API trusts to say who the client is (X-Forwarded-For).
+TrustedNetwork = Annotated[IPvAnyNetwork, AfterValidator(_not_everything)]
+# kind's (and kubeadm + flannel's) pod network, the default of any-cluster stacks.
+KIND_POD_CIDR = "10.244.0.0/16"
+# The app's own default (ORGO_MAX_BODY_BYTES): 1 MiB, as nginx's on the hosts.
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+
 class ConfigError(ValueError):
     """The stack configuration is invalid; the message lists every bad key."""
 
@@ -81,6 +103,10 @@ class OrgoConfig(_Model):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     api_resources: Resources = Resources(cpu="100m", memory="256Mi")
     worker_resources: Resources = Resources(cpu="100m", memory="256Mi")
+    # Largest request body, enforced by the app and, before it, by the Gateway (1 KiB-64 MiB).
+    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024, le=64 * 1024 * 1024)
+    # OpenAPI docs (/docs, /redoc, /openapi.json) served and routed.
+    docs_enabled: bool = False
 
     @model_validator(mode="after")
     def _max_not_below_min(self) -> OrgoConfig:
@@ -190,6 +216,10 @@ class PlatformConfig(_Model):
     storage_class: str | None = None  # None: the cluster's default StorageClass
     # Set: `pulumi up` writes the manifests here instead of applying them (docs/gitops.md).
     render_yaml_to_directory: RelativePath | None = None
+    # The cluster's pod network(s): the API trusts X-Forwarded-For only from connections
+    # out of them (the Envoy proxies). None: KIND_POD_CIDR, or on AWS the VPC's CIDR (the
+    # VPC CNI gives pods VPC addresses).
+    pod_cidrs: tuple[TrustedNetwork, ...] | None = Field(default=None, min_length=1)
     orgo: OrgoConfig = OrgoConfig()
     postgres: PostgresConfig = PostgresConfig()
     rabbitmq: RabbitmqConfig = RabbitmqConfig()

@@ -17,7 +17,7 @@ from infra.components.orgo import Endpoint, Orgo, OrgoArgs
 from infra.components.postgres import Postgres, PostgresArgs
 from infra.components.rabbitmq import Rabbitmq, RabbitmqArgs
 from infra.components.redis import Redis, RedisArgs
-from infra.config import BackupConfig, PlatformConfig, StackConfig
+from infra.config import KIND_POD_CIDR, BackupConfig, PlatformConfig, StackConfig
 from infra.external import ExternalServices
 
 MONITORING = "monitoring"
@@ -87,6 +87,7 @@ def deploy(cfg: StackConfig, external: ExternalServices | None = None) -> None:
             redis=redis,
             rabbitmq=rabbitmq,
             monitoring_namespace=MONITORING,
+            trusted_proxies=pod_networks(cfg),
         ),
         _after(opts, monitoring, *in_cluster),
     )
@@ -95,6 +96,16 @@ def deploy(cfg: StackConfig, external: ExternalServices | None = None) -> None:
     if platform.elastic.enabled:
         pulumi.export("kibanaUrl", f"https://kibana.{platform.domain}")
     pulumi.export("credentials", CREDENTIALS_HOWTO)
+
+
+def pod_networks(cfg: StackConfig) -> tuple[str, ...]:
+    """The cluster's pod network(s): `podCidrs`, else the VPC's CIDR on AWS (the VPC CNI
+    gives pods addresses of the VPC's subnets), else kind's default."""
+    if cfg.platform.pod_cidrs is not None:
+        return tuple(str(network) for network in cfg.platform.pod_cidrs)
+    if cfg.aws is not None:
+        return (str(cfg.aws.network.vpc_cidr),)
+    return (KIND_POD_CIDR,)
 
 
 def _load_balancer_tags(cfg: StackConfig) -> dict[str, str] | None:

@@ -40,6 +40,9 @@ class OrgoArgs:
     redis: Endpoint
     rabbitmq: Endpoint
     monitoring_namespace: str
+    # Where the Envoy proxies connect from (the pod network): the only peers whose
+    # X-Forwarded-For the API believes.
+    trusted_proxies: tuple[str, ...]
 
 
 class Orgo(pulumi.ComponentResource):
@@ -96,6 +99,9 @@ def chart_values(args: OrgoArgs) -> Any:
         "environment": env,
         "logLevel": cfg.log_level,
         "envSecretName": ENV_SECRET,
+        "maxBodyBytes": cfg.max_body_bytes,
+        "forwardedAllowIps": list(args.trusted_proxies),
+        "docs": {"enabled": cfg.docs_enabled},
         "api": {
             "replicas": cfg.api_replicas,
             "webConcurrency": cfg.web_concurrency,

@@ -83,9 +83,37 @@ def test_default_values_are_a_single_replica_without_extras() -> None:
     assert inline == settings, "the migration hook carries the same settings inline"
 
 
+def settings_of(objects: list[dict[str, Any]]) -> dict[str, str]:
+    data: dict[str, str] = by_kind(objects, "ConfigMap")["orgo-settings"]["data"]
+    return data
+
+
+def test_app_settings_for_the_edge() -> None:
+    """Body limit, trusted proxies and docs reach the app as its ORGO_* settings."""
+    default = settings_of(render())
+    assert default["ORGO_MAX_BODY_BYTES"] == "1048576"
+    assert default["ORGO_DOCS_ENABLED"] == "false"
+    assert "ORGO_FORWARDED_ALLOW_IPS" not in default, "no proxy in front: the app's loopback"
+    custom = settings_of(
+        render(
+            "--set",
+            "maxBodyBytes=2097152",
+            "--set",
+            "docs.enabled=true",
+            "--set-json",
+            'forwardedAllowIps=["10.244.0.0/16","fd00:10:244::/56"]',
+        )
+    )
+    assert custom["ORGO_MAX_BODY_BYTES"] == "2097152"
+    assert custom["ORGO_DOCS_ENABLED"] == "true"
+    assert custom["ORGO_FORWARDED_ALLOW_IPS"] == "10.244.0.0/16,fd00:10:244::/56"
+    production = settings_of(render("--values", PRODUCTION))
+    assert production["ORGO_FORWARDED_ALLOW_IPS"] == "10.244.0.0/16"
+
+
 def test_default_environment_is_prod() -> None:
     """Only dev lets the app fall back to its built-in JWT secret, which is public."""
-    assert by_kind(render(), "ConfigMap")["orgo-settings"]["data"]["ORGO_ENV"] == "prod"
+    assert settings_of(render())["ORGO_ENV"] == "prod"
 
 
 @pytest.mark.parametrize("values", [(), ("--values", PRODUCTION)], ids=["default", "production"])
@@ -159,7 +187,29 @@ def test_production_values_give_ha_autoscaling_and_monitoring() -> None:
             ["--set", "httpRoute.enabled=true"],
             "at '/httpRoute/parentRefs': minItems: got 0, want 1",
         ),
-        (["--set", "ingress.enabled=true"], "ingress.host is required"),
+        (
+            ["--set", "ingress.enabled=true", "--set-json", 'forwardedAllowIps=["10.244.0.0/16"]'],
+            "ingress.host is required",
+        ),
+        (["--set-json", 'forwardedAllowIps=["*"]'], "at '/forwardedAllowIps/0'"),
+        (["--set-json", 'forwardedAllowIps=["0.0.0.0/0"]'], "at '/forwardedAllowIps/0'"),
+        (["--set-json", 'forwardedAllowIps=["::/0"]'], "at '/forwardedAllowIps/0'"),
+        (["--set-json", 'forwardedAllowIps=["10.0.0.0/33"]'], "at '/forwardedAllowIps/0'"),
+        (
+            ["--set", "ingress.enabled=true", "--set", "ingress.host=orgo.example.com"],
+            "forwardedAllowIps is required with httpRoute or ingress",
+        ),
+        (
+            [
+                "--set",
+                "httpRoute.enabled=true",
+                "--set-json",
+                'httpRoute.parentRefs=[{"name":"g"}]',
+            ],
+            "forwardedAllowIps is required with httpRoute or ingress",
+        ),
+        (["--set", "maxBodyBytes=100"], "at '/maxBodyBytes': minimum: got 100, want 1,024"),
+        (["--set", "docs.enabled=yes"], "at '/docs/enabled'"),
     ],
 )
 def test_bad_values_are_rejected_with_a_clear_message(arguments: list[str], message: str) -> None:

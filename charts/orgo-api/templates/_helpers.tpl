@@ -48,6 +48,14 @@ ORGO_LOG_LEVEL: {{ .Values.logLevel | quote }}
 ORGO_JWT_ISSUER: {{ .Values.jwt.issuer | quote }}
 ORGO_JWT_AUDIENCE: {{ .Values.jwt.audience | quote }}
 ORGO_WORKER_METRICS_PORT: "9464"
+ORGO_MAX_BODY_BYTES: {{ .Values.maxBodyBytes | int64 | quote }}
+ORGO_DOCS_ENABLED: {{ .Values.docs.enabled | quote }}
+{{- if and (or .Values.httpRoute.enabled .Values.ingress.enabled) (not .Values.forwardedAllowIps) }}
+{{- fail "forwardedAllowIps is required with httpRoute or ingress: the addresses of the proxy pods (e.g. the cluster's pod CIDR, 10.244.0.0/16 on kind), so the API trusts X-Forwarded-For from them only" }}
+{{- end }}
+{{- with .Values.forwardedAllowIps }}
+ORGO_FORWARDED_ALLOW_IPS: {{ join "," . | quote }}
+{{- end }}
 {{- if gt (int .Values.api.webConcurrency) 1 }}
 PROMETHEUS_MULTIPROC_DIR: "/tmp"
 {{- end }}

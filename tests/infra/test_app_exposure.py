@@ -1,0 +1,91 @@
+"""What each stack exposes of the API and how: the settings the Gateway's side of the app
+needs (trusted proxies, body limit, docs), per stack type."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.config import ConfigError, parse_stack_config
+from infra.program import pod_networks
+from infra.render import kubernetes_objects
+from infra.versions import REPO_ROOT
+from tests.infra.aws.conftest import get_run
+
+Objects = Callable[[str], list[dict[str, Any]]]
+
+
+def settings(objects: list[dict[str, Any]]) -> dict[str, str]:
+    [config_map] = [
+        o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "orgo-settings"
+    ]
+    data: dict[str, str] = config_map["data"]
+    return data
+
+
+def stack_platform(stack: str) -> dict[str, Any]:
+    raw = yaml.safe_load((REPO_ROOT / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
+    return copy.deepcopy(raw["config"]["orgo:platform"])
+
+
+@pytest.mark.parametrize(("stack", "docs"), [("dev", "true"), ("staging", "false")])
+def test_any_cluster_trusts_the_kind_pod_network(objects: Objects, stack: str, docs: str) -> None:
+    app = settings(objects(stack))
+    assert app["ORGO_FORWARDED_ALLOW_IPS"] == "10.244.0.0/16"
+    assert app["ORGO_MAX_BODY_BYTES"] == "1048576"
+    assert app["ORGO_DOCS_ENABLED"] == docs
+
+
+@pytest.mark.parametrize("stack", ["prod", "prod-lite"])
+def test_eks_trusts_the_vpc(stack: str) -> None:
+    """The VPC CNI gives pods addresses of the VPC's subnets: the Envoy proxies among them."""
+    run = get_run("stack", stack)
+    app = settings(kubernetes_objects(run.resources))
+    assert app["ORGO_FORWARDED_ALLOW_IPS"] == str(run.config.network.vpc_cidr)
+    assert app["ORGO_DOCS_ENABLED"] == "false"
+
+
+def test_pod_cidrs_and_body_limit_from_the_stack_config() -> None:
+    platform = stack_platform("staging")
+    platform["podCidrs"] = ["10.42.0.0/16", "fd00:10:42::/56"]
+    platform["orgo"]["maxBodyBytes"] = 2 * 1024 * 1024
+    cfg = parse_stack_config({"platform": platform})
+    assert pod_networks(cfg) == ("10.42.0.0/16", "fd00:10:42::/56")
+    assert cfg.platform.orgo.max_body_bytes == 2097152
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (["*"], "orgo:platform.podCidrs.0: value is not a valid IPv4 or IPv6 network"),
+        (["0.0.0.0/0"], "orgo:platform.podCidrs.0: Value error, a /0 network would trust every"),
+        (["::/0"], "a /0 network would trust every client"),
+        (["10.244.0.1/16"], "orgo:platform.podCidrs.0: value is not a valid IPv4 or IPv6 network"),
+        ([], "orgo:platform.podCidrs: Tuple should have at least 1 item"),
+    ],
+)
+def test_bad_pod_cidrs_name_the_key(value: list[str], expected: str) -> None:
+    platform = stack_platform("dev")
+    platform["podCidrs"] = value
+    with pytest.raises(ConfigError) as error:
+        parse_stack_config({"platform": platform})
+    assert expected in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (100, "orgo:platform.orgo.maxBodyBytes: Input should be greater than or equal to 1024"),
+        (2**27, "orgo:platform.orgo.maxBodyBytes: Input should be less than or equal to 67108864"),
+    ],
+)
+def test_bad_body_limit_names_the_key(value: int, expected: str) -> None:
+    platform = stack_platform("dev")
+    platform["orgo"]["maxBodyBytes"] = value
+    with pytest.raises(ConfigError) as error:
+        parse_stack_config({"platform": platform})
+    assert expected in str(error.value)
