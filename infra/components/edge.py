@@ -284,14 +284,18 @@ def _proxy_spec(args: EdgeArgs) -> Any:
     }
     if replicas > 1:
         kubernetes["envoyPDB"] = {"minAvailable": replicas - 1}
+    # Local (Envoy Gateway's default, stated because security rests on it): the load
+    # balancer's traffic reaches a proxy on the same node without kube-proxy's SNAT, so
+    # Envoy sees the client's own address: the address it appends to X-Forwarded-For for
+    # the API, and the one the SecurityPolicy allow-lists of Grafana and Kibana match.
+    service: dict[str, Any] = {"externalTrafficPolicy": "Local"}
     if args.on_aws:
         tags = args.load_balancer_tags or {}
-        kubernetes["envoyService"] = {
-            "annotations": {
-                AWS_LB_TYPE: "nlb",
-                AWS_LB_TAGS: ",".join(f"{k}={v}" for k, v in sorted(tags.items())),
-            }
+        service["annotations"] = {
+            AWS_LB_TYPE: "nlb",
+            AWS_LB_TAGS: ",".join(f"{k}={v}" for k, v in sorted(tags.items())),
         }
+    kubernetes["envoyService"] = service
     return {"provider": {"type": "Kubernetes", "kubernetes": kubernetes}}
 
 

@@ -47,8 +47,8 @@ def test_proxy_deployment_follows_gateway_replicas(
     else:
         assert "envoyPDB" not in proxy
         assert "affinity" not in pod
-    # not on AWS: the Service is left to the cluster's default LoadBalancer
-    assert "envoyService" not in proxy
+    # not on AWS: the cluster's default LoadBalancer, keeping the client's address
+    assert proxy["envoyService"] == {"externalTrafficPolicy": "Local"}
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging"])
@@ -99,7 +99,9 @@ def test_proxy_service_on_aws_asks_for_a_tagged_nlb() -> None:
         "sg-0123",
         {"Project": "orgo", "Environment": "prod"},
     )
-    annotations = _proxy_spec(args)["provider"]["kubernetes"]["envoyService"]["annotations"]
+    service = _proxy_spec(args)["provider"]["kubernetes"]["envoyService"]
+    assert service["externalTrafficPolicy"] == "Local", "the NLB's clients keep their address"
+    annotations = service["annotations"]
     assert annotations == {
         "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
         "service.beta.kubernetes.io/aws-load-balancer-additional-resource-tags": (
