@@ -15,6 +15,7 @@ from infra.program import pod_networks
 from infra.render import kubernetes_objects
 from infra.versions import REPO_ROOT
 from tests.infra.aws.conftest import get_run
+from tests.infra.route_matching import backend_for, http_route_rules
 
 Objects = Callable[[str], list[dict[str, Any]]]
 
@@ -38,6 +39,24 @@ def test_any_cluster_trusts_the_kind_pod_network(objects: Objects, stack: str, d
     assert app["ORGO_FORWARDED_ALLOW_IPS"] == "10.244.0.0/16"
     assert app["ORGO_MAX_BODY_BYTES"] == "1048576"
     assert app["ORGO_DOCS_ENABLED"] == docs
+
+
+OPS_PATHS = ["/metrics", "/readyz", "/"]
+DOCS_PATHS = ["/docs", "/redoc", "/openapi.json"]
+
+
+@pytest.mark.parametrize(("stack", "docs_routed"), [("dev", True), ("staging", False)])
+def test_the_gateway_forwards_only_client_paths(
+    objects: Objects, stack: str, docs_routed: bool
+) -> None:
+    [route] = [
+        o for o in objects(stack) if o["kind"] == "HTTPRoute" and o["metadata"]["name"] == "orgo"
+    ]
+    rules = http_route_rules(route)
+    assert {backend_for(rules, p) for p in ["/api/v1/tasks", "/healthz"]} == {"orgo-api"}
+    assert {backend_for(rules, p) for p in OPS_PATHS} == {None}
+    docs = {backend_for(rules, p) for p in DOCS_PATHS}
+    assert docs == ({"orgo-api"} if docs_routed else {None})
 
 
 @pytest.mark.parametrize("stack", ["prod", "prod-lite"])

@@ -61,6 +61,22 @@ PROMETHEUS_MULTIPROC_DIR: "/tmp"
 {{- end }}
 {{- end -}}
 
+{{/* The API paths clients use, the only ones the HTTPRoute and the Ingress forward: not
+/metrics, /readyz or anything else the API serves (the Gateway answers 404). */}}
+{{- define "orgo.publicPaths" -}}
+- {type: PathPrefix, value: /api}
+- {type: Exact, value: /healthz}
+{{- if .Values.docs.enabled }}
+- {type: PathPrefix, value: /docs}
+- {type: Exact, value: /redoc}
+- {type: Exact, value: /openapi.json}
+{{- end }}
+{{- end -}}
+
+{{- define "orgo.webService" -}}
+{{- required "web.service: the Service serving the web UI's static assets" .Values.web.service -}}
+{{- end -}}
+
 {{- define "orgo.podSecurityContext" -}}
 runAsNonRoot: true
 runAsUser: 10001
