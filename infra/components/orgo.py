@@ -123,6 +123,7 @@ def chart_values(args: OrgoArgs) -> Any:
             "parentRefs": [
                 {"name": edge.GATEWAY, "namespace": edge.NAMESPACE, "sectionName": "https"}
             ],
+            "envoyBodyLimit": True,
         },
         "networkPolicy": {
             "enabled": True,

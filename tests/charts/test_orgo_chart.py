@@ -13,6 +13,7 @@ import yaml
 
 from infra.validation import validate
 from infra.versions import versions
+from tests.infra import helm_mirror
 from tests.infra import k8s_support as ks
 
 CHART = ks.REPO_ROOT / "charts" / "orgo-api"
@@ -43,10 +44,18 @@ def test_lint_strict(values: tuple[str | Path, ...]) -> None:
     assert "0 chart(s) failed" in result.stdout
 
 
+@pytest.fixture(scope="module")
+def envoy_gateway_schemas(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Envoy Gateway's CRD schemas (BackendTrafficPolicy), from its mirrored chart."""
+    return helm_mirror.write_crd_schemas("envoy-gateway", tmp_path_factory.mktemp("crds"))
+
+
 @pytest.mark.parametrize("values", [(), ("--values", PRODUCTION)], ids=["default", "production"])
-def test_rendered_objects_are_strictly_valid_and_restricted(values: tuple[str | Path, ...]) -> None:
+def test_rendered_objects_are_strictly_valid_and_restricted(
+    values: tuple[str | Path, ...], envoy_gateway_schemas: Path
+) -> None:
     objects = render(*values)
-    dirs = ks.schema_dirs()
+    dirs = [*ks.schema_dirs(), envoy_gateway_schemas]
     problems = [p for obj in objects for p in validate(obj, KUBERNETES_VERSION, dirs)]
     assert not problems, "\n".join(problems)
     assert all(o["metadata"]["namespace"] == "orgo" for o in objects)

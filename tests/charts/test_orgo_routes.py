@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.charts.test_orgo_chart import CHART, PRODUCTION, by_kind, helm, render
+from tests.charts.test_orgo_chart import CHART, PRODUCTION, by_kind, helm, render, settings_of
 from tests.infra.route_matching import (
     PathRule,
     backend_for,
@@ -110,3 +110,23 @@ def test_the_most_specific_rule_wins() -> None:
     assert backend_for(rules, "/api/v1") == API
     assert backend_for(rules, "/") == "x"
     assert backend_for(rules, "/metrics") == WEB
+
+
+def test_the_gateway_refuses_the_bodies_the_app_would() -> None:
+    """One value, maxBodyBytes, sets the app's limit and the Gateway's, on the API's route."""
+    objects = render("--values", PRODUCTION, "--set", "maxBodyBytes=2097152")
+    [policy] = by_kind(objects, "BackendTrafficPolicy").values()
+    assert policy["spec"]["targetRefs"] == [
+        {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "orgo"}
+    ]
+    assert (
+        policy["metadata"]["namespace"]
+        == by_kind(objects, "HTTPRoute")["orgo"]["metadata"]["namespace"]
+    ), "a policy attaches only to a route of its own namespace"
+    limit = policy["spec"]["requestBuffer"]["limit"]
+    assert limit == int(settings_of(objects)["ORGO_MAX_BODY_BYTES"]) == 2097152
+
+
+def test_no_gateway_policy_without_envoy_or_route() -> None:
+    assert not by_kind(render(*PROXIES, *ROUTE), "BackendTrafficPolicy")
+    assert not by_kind(render("--set", "httpRoute.envoyBodyLimit=true"), "BackendTrafficPolicy")

@@ -4,7 +4,9 @@ needs (trusted proxies, body limit, docs), per stack type."""
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,8 +14,10 @@ import yaml
 
 from infra.config import ConfigError, parse_stack_config
 from infra.program import pod_networks
-from infra.render import kubernetes_objects
+from infra.render import kubernetes_objects, run, stack_config_values
+from infra.validation import validate
 from infra.versions import REPO_ROOT
+from tests.infra import helm_mirror
 from tests.infra.aws.conftest import get_run
 from tests.infra.route_matching import backend_for, http_route_rules
 
@@ -26,6 +30,11 @@ def settings(objects: list[dict[str, Any]]) -> dict[str, str]:
     ]
     data: dict[str, str] = config_map["data"]
     return data
+
+
+def one(objects: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    [found] = [o for o in objects if o["kind"] == kind]
+    return found
 
 
 def stack_platform(stack: str) -> dict[str, Any]:
@@ -108,3 +117,28 @@ def test_bad_body_limit_names_the_key(value: int, expected: str) -> None:
     with pytest.raises(ConfigError) as error:
         parse_stack_config({"platform": platform})
     assert expected in str(error.value)
+
+
+@pytest.fixture(scope="module")
+def envoy_gateway_schemas(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return helm_mirror.write_crd_schemas("envoy-gateway", tmp_path_factory.mktemp("crds"))
+
+
+def test_one_body_limit_for_the_app_and_the_gateway(envoy_gateway_schemas: Path) -> None:
+    """orgo.maxBodyBytes sets ORGO_MAX_BODY_BYTES and the Gateway's limit on the API's
+    route; the policy is valid for Envoy Gateway's CRD (the mirrored release)."""
+    values = stack_config_values("staging")[0]
+    platform = json.loads(values["orgo:platform"])
+    platform["orgo"]["maxBodyBytes"] = 4 * 1024 * 1024
+    objects = kubernetes_objects(
+        run("staging", values={**values, "orgo:platform": json.dumps(platform)}).resources
+    )
+    policy = one(objects, "BackendTrafficPolicy")
+    route = next(o for o in objects if o["kind"] == "HTTPRoute" and o["metadata"]["name"] == "orgo")
+    assert policy["spec"]["targetRefs"] == [
+        {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "orgo"}
+    ]
+    assert policy["metadata"]["namespace"] == route["metadata"]["namespace"]
+    assert policy["spec"]["requestBuffer"]["limit"] == 4194304
+    assert settings(objects)["ORGO_MAX_BODY_BYTES"] == "4194304"
+    assert validate(policy, "1.33.0", [envoy_gateway_schemas]) == []
