@@ -26,6 +26,9 @@ from observability.config import Config as ObservabilityConfig
 NAMESPACE = "monitoring"
 GRAFANA_SERVICE = "monitoring-grafana"
 GRAFANA_ADMIN_SECRET = "grafana-admin"  # noqa: S105 (a Secret's name)
+# The Role of Grafana's dashboard and datasource sidecars: read ConfigMaps in this namespace,
+# nothing else (the Grafana chart's own Role would add every Secret of the namespace).
+GRAFANA_SIDECAR_ROLE = "grafana-sidecar"
 # The scrape contract of observability/: job names and the environment label.
 CONTRACT = ObservabilityConfig()
 
@@ -98,12 +101,23 @@ class Monitoring(pulumi.ComponentResource):
             string_data={"admin-user": "admin", "admin-password": admin_password.result},
             opts=child,
         )
+        read_configmaps: Any = {
+            "apiGroups": [""],
+            "resources": ["configmaps"],
+            "verbs": ["get", "list", "watch"],
+        }
+        sidecar_role = k8s.rbac.v1.Role(
+            f"{name}-grafana-sidecar",
+            metadata={"name": GRAFANA_SIDECAR_ROLE, "namespace": NAMESPACE},
+            rules=[read_configmaps],
+            opts=child,
+        )
         remote.chart(
             f"{name}-stack",
             "kube-prometheus-stack",
             NAMESPACE,
             self._values(args),
-            pulumi.ResourceOptions(parent=self, depends_on=[namespace, admin]),
+            pulumi.ResourceOptions(parent=self, depends_on=[namespace, admin, sidecar_role]),
         )
         edge.http_route(
             f"{name}-grafana-route",
@@ -180,13 +194,19 @@ class Monitoring(pulumi.ComponentResource):
                 "podDisruptionBudget": {"maxUnavailable": 1} if cfg.grafana_replicas > 1 else {},
                 "resources": kb.resources(kb.OPERATOR_RESOURCES),
                 "admin": {"existingSecret": GRAFANA_ADMIN_SECRET},
+                # A Role in this namespace instead of a ClusterRole that reads every Secret
+                # of the cluster; the sidecars watch this namespace's ConfigMaps only: our
+                # dashboards (the Orgo chart renders them here) and the chart's datasources.
+                "rbac": {"namespaced": True, "useExistingRole": GRAFANA_SIDECAR_ROLE},
                 "sidecar": {
                     "dashboards": {
                         "enabled": True,
                         "label": "grafana_dashboard",
                         "labelValue": "1",
-                        "searchNamespace": "ALL",
-                    }
+                        "searchNamespace": [NAMESPACE],
+                        "resource": "configmap",
+                    },
+                    "datasources": {"resource": "configmap"},
                 },
             },
         }

@@ -135,6 +135,7 @@ def chart_values(args: OrgoArgs) -> Any:
             "serviceMonitor": {"enabled": True, "interval": "30s"},
             "ruleFiles": observability.rule_files(),
             "dashboards": observability.dashboards(),
+            "dashboardsNamespace": args.monitoring_namespace,
         },
     }
     return values

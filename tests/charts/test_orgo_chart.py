@@ -13,7 +13,6 @@ import yaml
 
 from infra.validation import validate
 from infra.versions import versions
-from tests.infra import helm_mirror
 from tests.infra import k8s_support as ks
 
 CHART = ks.REPO_ROOT / "charts" / "orgo-api"
@@ -42,12 +41,6 @@ def test_lint_strict(values: tuple[str | Path, ...]) -> None:
     result = helm("lint", "--strict", CHART, *values)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 chart(s) failed" in result.stdout
-
-
-@pytest.fixture(scope="module")
-def envoy_gateway_schemas(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Envoy Gateway's CRD schemas (BackendTrafficPolicy), from its mirrored chart."""
-    return helm_mirror.write_crd_schemas("envoy-gateway", tmp_path_factory.mktemp("crds"))
 
 
 @pytest.mark.parametrize("values", [(), ("--values", PRODUCTION)], ids=["default", "production"])

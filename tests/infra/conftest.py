@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from infra.render import Run, kubernetes_objects, remote_installs, run
+from tests.infra import helm_mirror
 
 STACKS = ("dev", "staging")
 
@@ -43,3 +45,10 @@ def objects(rendered: Callable[[str], Run]) -> Callable[[str], list[dict[str, An
 @pytest.fixture(scope="session")
 def charts(rendered: Callable[[str], Run]) -> Callable[[str], list[dict[str, Any]]]:
     return lambda stack: remote_installs(rendered(stack).resources)
+
+
+@pytest.fixture(scope="session")
+def envoy_gateway_schemas(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Envoy Gateway's CRD schemas (BackendTrafficPolicy, SecurityPolicy, ...), from its
+    mirrored chart, for objects the shared schema folders do not cover."""
+    return helm_mirror.write_crd_schemas("envoy-gateway", tmp_path_factory.mktemp("crds"))

@@ -17,7 +17,6 @@ from infra.program import pod_networks
 from infra.render import kubernetes_objects, run, stack_config_values
 from infra.validation import validate
 from infra.versions import REPO_ROOT
-from tests.infra import helm_mirror
 from tests.infra.aws.conftest import get_run
 from tests.infra.route_matching import backend_for, http_route_rules
 
@@ -117,11 +116,6 @@ def test_bad_body_limit_names_the_key(value: int, expected: str) -> None:
     with pytest.raises(ConfigError) as error:
         parse_stack_config({"platform": platform})
     assert expected in str(error.value)
-
-
-@pytest.fixture(scope="module")
-def envoy_gateway_schemas(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return helm_mirror.write_crd_schemas("envoy-gateway", tmp_path_factory.mktemp("crds"))
 
 
 def test_one_body_limit_for_the_app_and_the_gateway(envoy_gateway_schemas: Path) -> None:
