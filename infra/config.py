@@ -200,6 +200,9 @@ class EdgeConfig(_Model):
     )
     acme: AcmeConfig = AcmeConfig()
     gateway_replicas: int = Field(default=1, ge=1, le=5)
+    # Client networks that may reach Grafana and Kibana through the Gateway (a
+    # SecurityPolicy allow-list); empty: no route to them at all (kubectl port-forward).
+    admin_cidrs: tuple[IPvAnyNetwork, ...] = ()
 
     @model_validator(mode="after")
     def _acme_needs_email(self) -> EdgeConfig:

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from infra.components.edge import Edge, EdgeArgs
+from infra.components.edge import AdminAccess, Edge, EdgeArgs, admin_access
 from infra.components.elastic import Elastic, ElasticArgs, SnapshotTarget
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.orgo import NAMESPACE as ORGO_NAMESPACE
@@ -23,6 +23,16 @@ from infra.external import ExternalServices
 MONITORING = "monitoring"
 CLIENTS = (ORGO_NAMESPACE, MONITORING)  # namespaces allowed into the data services
 _SECRET_HOWTO = "kubectl -n {ns} get secret {name} -o jsonpath='{{.data.{key}}}' | base64 -d"  # noqa: S105
+# How to reach Grafana / Kibana without a route to them (no edge.adminCidrs).
+_PORT_FORWARD = "kubectl -n {ns} port-forward svc/{service} {port}, then {scheme}://127.0.0.1:{local}"
+PORT_FORWARDS = {
+    "grafana": _PORT_FORWARD.format(
+        ns="monitoring", service="monitoring-grafana", port="3000:80", scheme="http", local=3000
+    ),
+    "kibana": _PORT_FORWARD.format(
+        ns="elastic", service="orgo-kb-http", port="5601", scheme="http", local=5601
+    ),
+}
 CREDENTIALS_HOWTO = {
     "grafana": _SECRET_HOWTO.format(ns="monitoring", name="grafana-admin", key="admin-password"),
     "kibana": _SECRET_HOWTO.format(ns="elastic", name="orgo-es-elastic-user", key="elastic"),
@@ -54,11 +64,11 @@ def deploy(cfg: StackConfig, external: ExternalServices | None = None) -> None:
         ),
         opts,
     )
+    grafana = admin_access("grafana", domain, platform.edge)
+    kibana = admin_access("kibana", domain, platform.edge)
     monitoring = Monitoring(
         "monitoring",
-        MonitoringArgs(
-            platform.monitoring, f"grafana.{domain}", platform.environment, platform.storage_class
-        ),
+        MonitoringArgs(platform.monitoring, grafana, platform.environment, platform.storage_class),
         _after(opts, edge),
     )
     if platform.elastic.enabled:
@@ -66,7 +76,7 @@ def deploy(cfg: StackConfig, external: ExternalServices | None = None) -> None:
             "elastic",
             ElasticArgs(
                 platform.elastic,
-                f"kibana.{domain}",
+                kibana,
                 platform.storage_class,
                 _snapshot_target(external),
             ),
@@ -92,10 +102,15 @@ def deploy(cfg: StackConfig, external: ExternalServices | None = None) -> None:
         _after(opts, monitoring, *in_cluster),
     )
     pulumi.export("apiUrl", orgo.url)
-    pulumi.export("grafanaUrl", f"https://grafana.{platform.domain}")
+    pulumi.export("grafanaUrl", _admin_url("grafana", grafana))
     if platform.elastic.enabled:
-        pulumi.export("kibanaUrl", f"https://kibana.{platform.domain}")
+        pulumi.export("kibanaUrl", _admin_url("kibana", kibana))
     pulumi.export("credentials", CREDENTIALS_HOWTO)
+
+
+def _admin_url(app: str, access: AdminAccess) -> str:
+    """Its URL when routed (to the allowed clients), else how to port-forward to it."""
+    return f"https://{access.hostname}" if access.client_cidrs else PORT_FORWARDS[app]
 
 
 def pod_networks(cfg: StackConfig) -> tuple[str, ...]:

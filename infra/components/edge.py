@@ -1,6 +1,7 @@
 """Edge: cert-manager (self-signed or ACME issuer, HTTP-01 or Route 53 DNS-01), Envoy
-Gateway (Gateway API) with one Gateway terminating TLS 1.3 only for the app, Grafana and
-Kibana hostnames, its proxies sized, spread and budgeted by an EnvoyProxy."""
+Gateway (Gateway API) with one Gateway terminating TLS 1.3 only for the app's hostname (and
+Grafana's and Kibana's when clients may reach them), its proxies sized, spread and budgeted
+by an EnvoyProxy. Grafana and Kibana get routes only behind an IP allow-list."""
 
 from __future__ import annotations
 
@@ -44,6 +45,23 @@ AWS_LB_SECURITY_GROUPS = "service.beta.kubernetes.io/aws-load-balancer-security-
 # NLB support makes the load balancer (instance targets, internet-facing by default).
 AWS_LB_TYPE = "service.beta.kubernetes.io/aws-load-balancer-type"
 AWS_LB_TAGS = "service.beta.kubernetes.io/aws-load-balancer-additional-resource-tags"
+
+
+# The operations UIs the Gateway can route to, each on its own hostname under the domain.
+ADMIN_APPS = ("grafana", "kibana")
+
+
+@dataclass(frozen=True)
+class AdminAccess:
+    """How clients reach an operations UI through the Gateway: its hostname and the client
+    networks allowed (`edge.adminCidrs`); none: no route to it at all."""
+
+    hostname: str
+    client_cidrs: tuple[str, ...]
+
+
+def admin_access(app: str, domain: str, cfg: EdgeConfig) -> AdminAccess:
+    return AdminAccess(f"{app}.{domain}", tuple(str(cidr) for cidr in cfg.admin_cidrs))
 
 
 @dataclass(frozen=True)
@@ -113,7 +131,8 @@ class Edge(pulumi.ComponentResource):
             after_ns,
         )
         after_charts = pulumi.ResourceOptions(parent=self, depends_on=[cert_manager, gateway])
-        hostnames = [args.domain, f"grafana.{args.domain}", f"kibana.{args.domain}"]
+        admin = [admin_access(app, args.domain, cfg) for app in ADMIN_APPS]
+        hostnames = [args.domain, *(a.hostname for a in admin if a.client_cidrs)]
         self._cr(
             "issuer",
             "cert-manager.io/v1",
@@ -349,15 +368,19 @@ def _gateway_spec(args: EdgeArgs) -> Any:
     return spec
 
 
-def http_route(
+def admin_route(
     resource_name: str,
     namespace: str,
-    hostname: str,
+    access: AdminAccess,
     service: str,
     port: int,
     opts: pulumi.ResourceOptions,
 ) -> None:
-    """An HTTPRoute from the Gateway's https listener to a Service (Grafana, Kibana)."""
+    """An HTTPRoute from the Gateway's https listener to an operations UI's Service, with a
+    SecurityPolicy that lets only `access.client_cidrs` through (403 for everyone else).
+    Without client networks nothing is declared: the UI has no route from outside."""
+    if not access.client_cidrs:
+        return
     k8s.apiextensions.CustomResource(
         resource_name,
         api_version="gateway.networking.k8s.io/v1",
@@ -365,8 +388,32 @@ def http_route(
         metadata={"name": service, "namespace": namespace},
         spec={
             "parentRefs": [{"name": GATEWAY, "namespace": NAMESPACE, "sectionName": "https"}],
-            "hostnames": [hostname],
+            "hostnames": [access.hostname],
             "rules": [{"backendRefs": [{"name": service, "port": port}]}],
+        },
+        opts=opts,
+    )
+    # The client address is the connection's (Envoy trusts no X-Forwarded-For hop), which
+    # the proxies' Service keeps (externalTrafficPolicy: Local).
+    k8s.apiextensions.CustomResource(
+        f"{resource_name}-allow-list",
+        api_version="gateway.envoyproxy.io/v1alpha1",
+        kind="SecurityPolicy",
+        metadata={"name": f"{service}-allow-list", "namespace": namespace},
+        spec={
+            "targetRefs": [
+                {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": service}
+            ],
+            "authorization": {
+                "defaultAction": "Deny",
+                "rules": [
+                    {
+                        "name": "admin-cidrs",
+                        "action": "Allow",
+                        "principal": {"clientCIDRs": list(access.client_cidrs)},
+                    }
+                ],
+            },
         },
         opts=opts,
     )

@@ -53,7 +53,7 @@ class SnapshotTarget:
 @dataclass(frozen=True)
 class ElasticArgs:
     config: ElasticConfig
-    kibana_hostname: str
+    kibana: edge.AdminAccess
     storage_class: str | None = None
     # None (a plain cluster): no snapshot repository.
     snapshots: SnapshotTarget | None = None
@@ -121,10 +121,10 @@ class Elastic(pulumi.ComponentResource):
         if cfg.kibana_replicas > 1:
             selector = {"kibana.k8s.elastic.co/name": ES}
             kb.disruption_budget(f"{ES}-kibana", NAMESPACE, selector, after)
-        edge.http_route(
+        edge.admin_route(
             f"{name}-kibana-route",
             NAMESPACE,
-            args.kibana_hostname,
+            args.kibana,
             self.kibana_service,
             5601,
             after,

@@ -65,7 +65,7 @@ def scrape_monitor(
 @dataclass(frozen=True)
 class MonitoringArgs:
     config: MonitoringConfig
-    grafana_hostname: str
+    grafana: edge.AdminAccess
     environment: str
     storage_class: str | None = None
 
@@ -119,10 +119,10 @@ class Monitoring(pulumi.ComponentResource):
             self._values(args),
             pulumi.ResourceOptions(parent=self, depends_on=[namespace, admin, sidecar_role]),
         )
-        edge.http_route(
+        edge.admin_route(
             f"{name}-grafana-route",
             NAMESPACE,
-            args.grafana_hostname,
+            args.grafana,
             self.grafana_service,
             80,
             child,

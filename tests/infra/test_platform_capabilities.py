@@ -111,7 +111,7 @@ def test_edge(objects: Objects) -> None:
     assert "orgo.staging.example.com" in certificate["dnsNames"]
     assert one(objects("staging"), "ClientTrafficPolicy")["spec"]["tls"]["minVersion"] == "1.3"
     routes = {o["metadata"]["name"]: o for o in objects("staging") if o["kind"] == "HTTPRoute"}
-    assert {"orgo", "monitoring-grafana", "orgo-kb-http", "https-redirect"} <= set(routes)
+    assert {"orgo", "https-redirect"} <= set(routes)
 
 
 def test_orgo_chart_values_follow_the_stack(objects: Objects) -> None:

@@ -186,6 +186,7 @@ WAITS_FOR = {
 CRD_GROUPS = {
     "monitoring.coreos.com": "Monitoring",
     "gateway.networking.k8s.io": "Edge",
+    "gateway.envoyproxy.io": "Edge",
     "cert-manager.io": "Edge",
 }
 
