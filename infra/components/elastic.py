@@ -22,6 +22,11 @@ from observability.config import DEFAULT
 from observability.logs.filebeat import kubernetes_filebeat
 
 NAMESPACE = "elastic"
+# Filebeat's own namespace: the only Elastic pods that need the node (hostPath, root).
+LOGS_NAMESPACE = "orgo-logs"
+# ECK's init container of the Kibana pods. ECK before 3.4 gives it no security context
+# (elastic/cloud-on-k8s#9218), which the restricted profile refuses: ours is merged in.
+KIBANA_INIT_CONTAINER = "elastic-internal-init"
 ES = "orgo"
 ELASTIC_UID = 1000
 FILEBEAT_RESOURCES = Resources(cpu="100m", memory="200Mi")
@@ -67,23 +72,39 @@ class Elastic(pulumi.ComponentResource):
     ) -> None:
         super().__init__("orgo:platform:Elastic", name, None, opts)
         cfg = args.config
-        # Privileged: Filebeat reads the node's container logs through a hostPath.
+        # Restricted: the operator, Elasticsearch, Kibana and the setup Job run non-root
+        # with no privilege escalation, no capabilities and seccomp (mmap off: no sysctl
+        # init container). Filebeat's readers come in from their own namespace.
         namespace = PlatformNamespace(
             f"{name}-ns",
             NamespaceArgs(
                 name=NAMESPACE,
-                pod_security="privileged",
-                allow_from=("edge", "monitoring"),
+                allow_from=("edge", "monitoring", LOGS_NAMESPACE),
                 open_ports=(9443,),
             ),
+            pulumi.ResourceOptions(parent=self),
+        )
+        # Privileged, and nothing else in it: Filebeat reads the node's container logs
+        # through a hostPath, as root. Nothing connects to it.
+        logs_namespace = PlatformNamespace(
+            f"{name}-logs-ns",
+            NamespaceArgs(name=LOGS_NAMESPACE, pod_security="privileged"),
             pulumi.ResourceOptions(parent=self),
         )
         operator = remote.chart(
             f"{name}-operator",
             "eck-operator",
             NAMESPACE,
-            {"managedNamespaces": [NAMESPACE], "resources": kb.resources(kb.OPERATOR_RESOURCES)},
-            pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+            {
+                "managedNamespaces": [NAMESPACE, LOGS_NAMESPACE],
+                "resources": kb.resources(kb.OPERATOR_RESOURCES),
+                # The chart's default lacks the seccomp profile the restricted level asks for.
+                "podSecurityContext": {
+                    "runAsNonRoot": True,
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
+            },
+            pulumi.ResourceOptions(parent=self, depends_on=[namespace, logs_namespace]),
         )
         after = pulumi.ResourceOptions(parent=self, depends_on=[operator])
         version = versions().images["elasticsearch"].tag
@@ -112,11 +133,18 @@ class Elastic(pulumi.ComponentResource):
                 "elasticsearchRef": {"name": ES},
                 # Plain HTTP inside the cluster: TLS ends at the gateway.
                 "http": {"tls": {"selfSignedCertificate": {"disabled": True}}},
-                "podTemplate": _pod_template("kibana", cfg.kibana_resources, cfg.kibana_replicas),
+                "podTemplate": _kibana_pod_template(cfg),
             },
             after,
         )
-        self._cr("filebeat", "beat.k8s.elastic.co/v1beta1", "Beat", _filebeat_spec(version), after)
+        self._cr(
+            "filebeat",
+            "beat.k8s.elastic.co/v1beta1",
+            "Beat",
+            _filebeat_spec(version),
+            after,
+            LOGS_NAMESPACE,
+        )
         # ECK makes the Elasticsearch PDB itself, not Kibana's.
         if cfg.kibana_replicas > 1:
             selector = {"kibana.k8s.elastic.co/name": ES}
@@ -137,13 +165,19 @@ class Elastic(pulumi.ComponentResource):
         self.register_outputs({})
 
     def _cr(
-        self, suffix: str, api_version: str, kind: str, spec: Any, opts: pulumi.ResourceOptions
+        self,
+        suffix: str,
+        api_version: str,
+        kind: str,
+        spec: Any,
+        opts: pulumi.ResourceOptions,
+        namespace: str = NAMESPACE,
     ) -> None:
         k8s.apiextensions.CustomResource(
             f"{self._name}-{suffix}",
             api_version=api_version,
             kind=kind,
-            metadata={"name": ES, "namespace": NAMESPACE},
+            metadata={"name": ES, "namespace": namespace},
             spec=spec,
             opts=opts,
         )
@@ -250,6 +284,14 @@ def _pod_template(container: str, size: Resources, replicas: int) -> Any:
     }
 
 
+def _kibana_pod_template(cfg: ElasticConfig) -> Any:
+    pod = _pod_template("kibana", cfg.kibana_resources, cfg.kibana_replicas)
+    pod["spec"]["initContainers"] = [
+        {"name": KIBANA_INIT_CONTAINER, "securityContext": kb.RESTRICTED_CONTAINER}
+    ]
+    return pod
+
+
 def _filebeat_spec(version: str) -> Any:
     # The Orgo pods' stdout is ECS JSON: the same decoding and data stream as on hosts.
     config = kubernetes_filebeat(DEFAULT)
@@ -257,7 +299,7 @@ def _filebeat_spec(version: str) -> Any:
         "type": "filebeat",
         "version": version,
         "image": versions().images["filebeat"].ref,
-        "elasticsearchRef": {"name": ES},
+        "elasticsearchRef": {"name": ES, "namespace": NAMESPACE},
         "config": config,
         "daemonSet": {
             "podTemplate": {

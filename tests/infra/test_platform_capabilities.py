@@ -65,9 +65,11 @@ def test_redis_persistence_follows_config(objects: Objects) -> None:
 
 
 def test_elastic(objects: Objects) -> None:
-    beat = one(objects("dev"), "Beat")["spec"]
-    assert beat["config"]["filebeat.inputs"][0]["paths"] == ["/var/log/containers/*_orgo_*.log"]
-    assert beat["elasticsearchRef"] == {"name": "orgo"}
+    beat = one(objects("dev"), "Beat")
+    assert beat["metadata"]["namespace"] == "orgo-logs"
+    spec = beat["spec"]
+    assert spec["config"]["filebeat.inputs"][0]["paths"] == ["/var/log/containers/*_orgo_*.log"]
+    assert spec["elasticsearchRef"] == {"name": "orgo", "namespace": "elastic"}
     assert one(objects("dev"), "Kibana")["spec"]["elasticsearchRef"] == {"name": "orgo"}
     assets = observability.elastic_assets()
     jobs = [
