@@ -24,7 +24,9 @@ MONITORING = "monitoring"
 CLIENTS = (ORGO_NAMESPACE, MONITORING)  # namespaces allowed into the data services
 _SECRET_HOWTO = "kubectl -n {ns} get secret {name} -o jsonpath='{{.data.{key}}}' | base64 -d"  # noqa: S105
 # How to reach Grafana / Kibana without a route to them (no edge.adminCidrs).
-_PORT_FORWARD = "kubectl -n {ns} port-forward svc/{service} {port}, then {scheme}://127.0.0.1:{local}"
+_PORT_FORWARD = (
+    "kubectl -n {ns} port-forward svc/{service} {port}, then {scheme}://127.0.0.1:{local}"
+)
 PORT_FORWARDS = {
     "grafana": _PORT_FORWARD.format(
         ns="monitoring", service="monitoring-grafana", port="3000:80", scheme="http", local=3000
@@ -98,6 +100,8 @@ def deploy(cfg: StackConfig, external: ExternalServices | None = None) -> None:
             rabbitmq=rabbitmq,
             monitoring_namespace=MONITORING,
             trusted_proxies=pod_networks(cfg),
+            # The AWS layer's managed services sit in the VPC's private subnets.
+            external_network=str(cfg.aws.network.vpc_cidr) if cfg.aws else None,
         ),
         _after(opts, monitoring, *in_cluster),
     )

@@ -43,6 +43,9 @@ class OrgoArgs:
     # Where the Envoy proxies connect from (the pod network): the only peers whose
     # X-Forwarded-For the API believes.
     trusted_proxies: tuple[str, ...]
+    # Where the data services outside the cluster live (on AWS: the VPC), the only
+    # destination of the app's egress to them; None: not known, any address on their port.
+    external_network: str | None = None
 
 
 class Orgo(pulumi.ComponentResource):
@@ -52,10 +55,10 @@ class Orgo(pulumi.ComponentResource):
         self, name: str, args: OrgoArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("orgo:platform:Orgo", name, None, opts)
+        # No namespace-wide allowance for the edge and monitoring namespaces: the chart's
+        # policies let them reach exactly the API port and the metrics ports.
         namespace = PlatformNamespace(
-            f"{name}-ns",
-            NamespaceArgs(name=NAMESPACE, allow_from=(edge.NAMESPACE, args.monitoring_namespace)),
-            pulumi.ResourceOptions(parent=self),
+            f"{name}-ns", NamespaceArgs(name=NAMESPACE), pulumi.ResourceOptions(parent=self)
         )
         jwt = random.RandomPassword(
             f"{name}-jwt-secret", length=48, special=False, opts=pulumi.ResourceOptions(parent=self)
@@ -129,7 +132,10 @@ def chart_values(args: OrgoArgs) -> Any:
             "enabled": True,
             "ingressNamespaces": [edge.NAMESPACE],
             "monitoringNamespace": args.monitoring_namespace,
-            "egress": [_egress(e) for e in (args.postgres, args.redis, args.rabbitmq)],
+            "egress": [
+                _egress(e, args.external_network)
+                for e in (args.postgres, args.redis, args.rabbitmq)
+            ],
         },
         "metrics": {
             "serviceMonitor": {"enabled": True, "interval": "30s"},
@@ -141,7 +147,9 @@ def chart_values(args: OrgoArgs) -> Any:
     return values
 
 
-def _egress(endpoint: Endpoint) -> dict[str, Any]:
-    # Outside the cluster the address is not known here: any destination on that port.
-    where = {"namespace": endpoint.namespace} if endpoint.namespace else {"cidr": "0.0.0.0/0"}
+def _egress(endpoint: Endpoint, external_network: str | None) -> dict[str, Any]:
+    if endpoint.namespace:
+        where = {"namespace": endpoint.namespace}
+    else:
+        where = {"cidr": external_network or "0.0.0.0/0"}
     return {"name": endpoint.name, **where, "ports": [endpoint.port]}

@@ -136,3 +136,62 @@ def test_one_body_limit_for_the_app_and_the_gateway(envoy_gateway_schemas: Path)
     assert policy["spec"]["requestBuffer"]["limit"] == 4194304
     assert settings(objects)["ORGO_MAX_BODY_BYTES"] == "4194304"
     assert validate(policy, "1.33.0", [envoy_gateway_schemas]) == []
+
+
+def selects_namespace(source: dict[str, Any], namespace: str) -> bool:
+    """Does a NetworkPolicy peer admit every pod of `namespace` (by its name label)?"""
+    selector = source.get("namespaceSelector")
+    if selector is None or source.get("podSelector", {}) != {}:
+        return False
+    name_label = "kubernetes.io/metadata.name"
+    if selector.get("matchLabels", {}).get(name_label) == namespace:
+        return True
+    return any(
+        e["key"] == name_label and e["operator"] == "In" and namespace in e["values"]
+        for e in selector.get("matchExpressions", [])
+    )
+
+
+API_POD_LABELS = {
+    "app.kubernetes.io/name": "orgo-api",
+    "app.kubernetes.io/instance": "orgo",
+    "app.kubernetes.io/component": "api",
+}
+
+
+def ports_open_to(objects: list[dict[str, Any]], target: str, source: str) -> set[int | str]:
+    """Ports of the API pods in `target` that pods of namespace `source` may connect to
+    (policies are additive: the union of every rule admitting them; "all" for a rule
+    without ports)."""
+    ports: set[int | str] = set()
+    for policy in objects:
+        if policy["kind"] != "NetworkPolicy" or policy["metadata"]["namespace"] != target:
+            continue
+        selected = policy["spec"]["podSelector"].get("matchLabels", {})
+        if not selected.items() <= API_POD_LABELS.items():
+            continue
+        for rule in policy["spec"].get("ingress", []):
+            if any(selects_namespace(peer, source) for peer in rule.get("from", [])):
+                ports |= {p["port"] for p in rule.get("ports", [])} or {"all"}
+    return ports
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging"])
+def test_edge_and_monitoring_reach_only_their_ports(objects: Objects, stack: str) -> None:
+    """The namespace's baseline must not widen the chart's per-port rules (review I3)."""
+    assert ports_open_to(objects(stack), "orgo", "edge") == {8000}
+    assert ports_open_to(objects(stack), "orgo", "monitoring") == {8000, 9464}
+    assert ports_open_to(objects(stack), "orgo", "elastic") == set()
+
+
+def test_egress_to_managed_services_stays_in_the_vpc() -> None:
+    run_ = get_run("stack", "prod")
+    [egress] = [
+        o
+        for o in kubernetes_objects(run_.resources)
+        if o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == "orgo-egress"
+    ]
+    destinations = {
+        peer["ipBlock"]["cidr"] for rule in egress["spec"]["egress"] for peer in rule["to"]
+    }
+    assert destinations == {str(run_.config.network.vpc_cidr)}
