@@ -48,7 +48,9 @@ def run_api(_args: argparse.Namespace) -> None:
         workers=settings.web_concurrency,
         log_config=None,
         access_log=False,
+        # request.client is the address the trusted proxies forwarded, not theirs.
         proxy_headers=True,
+        forwarded_allow_ips=list(settings.forwarded_allow_ips),
         server_header=False,
         timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
     )

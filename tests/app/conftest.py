@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import uuid
 from collections.abc import AsyncIterator
@@ -68,6 +69,26 @@ class Api:
         tokens = await self.login(user["email"])
         return user, {"Authorization": f"Bearer {tokens['access_token']}"}
 
+    @contextlib.asynccontextmanager
+    async def client_from(self, address: str) -> AsyncIterator[httpx.AsyncClient]:
+        """A client of the same app whose requests come from `address` (login limits are
+        per client address, so a test that fails logins on purpose uses its own)."""
+        async with _client(self.app, address) as client:
+            yield client
+
+
+def _client(app: FastAPI, address: str = "127.0.0.1") -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=(address, 50000))
+    return httpx.AsyncClient(transport=transport, base_url="http://orgo.test")
+
+
+@contextlib.asynccontextmanager
+async def running_api(settings: Settings) -> AsyncIterator[Api]:
+    """The app of these settings started (lifespan) in this event loop, with a client."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app), _client(app) as client:
+        yield Api(app, client, "sqlite" if settings.is_sqlite else "postgres")
+
 
 @pytest.fixture(scope="session", params=["postgres", "sqlite"])
 def backend_settings(
@@ -86,9 +107,5 @@ def backend_settings(
 
 @pytest.fixture(scope="session")
 async def api(backend_settings: Settings) -> AsyncIterator[Api]:
-    app = create_app(backend_settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://orgo.test") as client:
-            backend = "postgres" if backend_settings.redis_url else "sqlite"
-            yield Api(app, client, backend)
+    async with running_api(backend_settings) as running:
+        yield running

@@ -71,3 +71,41 @@ def test_the_cli_refuses_to_start_naming_the_variable_and_not_its_value() -> Non
     assert result.returncode == 2
     assert "orgo: invalid ORGO_JWT_SECRET" in result.stderr
     assert leaked not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("value", ["*", "0.0.0.0/0", "::/0", "10.0.0.0/8,*"])
+def test_trusting_every_forwarding_peer_is_refused(value: str) -> None:
+    message = _errors(env="dev", forwarded_allow_ips=value)
+    assert "forwarded_allow_ips" in message and "from anyone" in message
+    assert "IP addresses or CIDR networks" in message
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"), [("proxy.local", "does not appear"), ("10.0.0.1/8", "host bits")]
+)
+def test_a_proxy_that_is_no_address_or_network_is_refused(value: str, reason: str) -> None:
+    message = _errors(env="dev", forwarded_allow_ips=value)
+    assert reason in message and "IP addresses or CIDR networks" in message
+
+
+def test_forwarded_allow_ips_is_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ORGO_FORWARDED_ALLOW_IPS", " 10.0.2.0/24, 192.0.2.7 ,fd00::/8")
+    assert Settings().forwarded_allow_ips == ("10.0.2.0/24", "192.0.2.7", "fd00::/8")
+    monkeypatch.setenv("ORGO_FORWARDED_ALLOW_IPS", "")
+    assert Settings().forwarded_allow_ips == ()
+    monkeypatch.delenv("ORGO_FORWARDED_ALLOW_IPS")
+    assert Settings().forwarded_allow_ips == ("127.0.0.1", "::1")
+
+
+def test_the_cli_names_the_proxy_variable_and_what_is_allowed() -> None:
+    result = subprocess.run(
+        [ORGO, "api"],
+        env={"ORGO_FORWARDED_ALLOW_IPS": "*", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "orgo: invalid ORGO_FORWARDED_ALLOW_IPS: " in result.stderr
+    assert "IP addresses or CIDR networks" in result.stderr

@@ -10,7 +10,7 @@ from orgo.api.broker_probe import BrokerProbe
 from orgo.core.cache import TaskCache
 from orgo.core.config import Settings
 from orgo.core.db import create_engine, create_sessionmaker
-from orgo.core.ratelimit import LoginRateLimiter
+from orgo.core.ratelimit import LoginThrottle
 from orgo.core.redis import RedisGateway
 from orgo.core.security import AccessTokens, Passwords
 from orgo.services.auth import AuthService
@@ -42,7 +42,7 @@ class AppState:
                 settings,
                 Passwords(settings),
                 AccessTokens(settings),
-                LoginRateLimiter(redis, settings),
+                LoginThrottle(redis, settings),
             ),
             broker=BrokerProbe(settings),
             task_creator=TaskCreator(engine),

@@ -6,12 +6,13 @@ is allowed. The same names are set by the Ansible role, the Helm chart and Pulum
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"  # noqa: S105 - refused outside dev
 MIN_SECRET_LENGTH = 32
@@ -37,6 +38,9 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
     # How long a stopping API lets requests in flight finish before it closes them.
     graceful_shutdown_seconds: int = Field(10, ge=1, le=600)
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's
+    # forwarded_allow_ips): addresses or networks, comma-separated; empty trusts none.
+    forwarded_allow_ips: Annotated[tuple[str, ...], NoDecode] = ("127.0.0.1", "::1")
 
     database_url: str = "sqlite+aiosqlite:///.orgo/orgo.db"
     database_pool_size: int = Field(10, ge=1, le=200)
@@ -57,7 +61,11 @@ class Settings(BaseSettings):
     # How long an authenticated user's record is reused without a database read; a
     # deactivation takes effect within this time.
     auth_cache_seconds: int = Field(30, ge=0, le=3600)
+    # Failed logins (orgo.core.ratelimit): per account from one client address, per client
+    # address across accounts, and per account across addresses (then a doubling delay).
     login_max_attempts: int = Field(5, ge=1, le=1000)
+    login_client_max_attempts: int = Field(50, ge=1, le=100_000)
+    login_account_max_attempts: int = Field(20, ge=1, le=100_000)
     login_window_seconds: int = Field(300, ge=1, le=86_400)
 
     cache_ttl_seconds: int = Field(60, ge=1, le=86_400)
@@ -75,6 +83,12 @@ class Settings(BaseSettings):
     outbox_retention_seconds: int = Field(7 * 86_400, ge=60)
     outbox_cleanup_interval_seconds: Seconds = 3600.0
     overdue_sweep_interval_seconds: Seconds = 300.0
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _proxy_addresses(cls, value: Any) -> tuple[str, ...]:
+        items = value.split(",") if isinstance(value, str) else value
+        return tuple(_proxy_address(str(item).strip()) for item in items if str(item).strip())
 
     @field_validator("database_url")
     @classmethod
@@ -134,6 +148,20 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def _proxy_address(item: str) -> str:
+    """One trusted proxy: an IP address or a network, never everything."""
+    allowed = "IP addresses or CIDR networks of your reverse proxies, e.g. 10.0.2.0/24"
+    if item == "*":
+        raise ValueError(f"'*' would trust X-Forwarded-For from anyone; list {allowed}")
+    try:
+        network = ipaddress.ip_network(item, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"{exc}; list {allowed}") from None
+    if network.prefixlen == 0:
+        raise ValueError(f"{item} would trust X-Forwarded-For from anyone; list {allowed}")
+    return item
 
 
 @lru_cache

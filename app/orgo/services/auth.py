@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orgo.core.config import Settings
-from orgo.core.ratelimit import LoginRateLimiter
+from orgo.core.ratelimit import LoginThrottle
 from orgo.core.security import (
     AccessTokens,
     InvalidTokenError,
@@ -22,10 +22,10 @@ from orgo.core.security import (
     new_refresh_token,
     refresh_token_digest,
 )
-from orgo.errors import TooManyAttempts, Unauthorized
+from orgo.errors import Unauthorized
 from orgo.models import RefreshToken, User, utcnow
 from orgo.schemas import TokenPair
-from orgo.services.users import Principal, PrincipalCache, find_by_email
+from orgo.services.users import Principal, PrincipalCache, find_by_email, normalise_email
 
 BAD_CREDENTIALS = "incorrect e-mail or password"
 BAD_REFRESH = "refresh token is invalid, expired or revoked"
@@ -38,12 +38,12 @@ class AuthService:
         settings: Settings,
         passwords: Passwords,
         tokens: AccessTokens,
-        limiter: LoginRateLimiter,
+        throttle: LoginThrottle,
     ) -> None:
         self._refresh_ttl = timedelta(seconds=settings.refresh_token_ttl_seconds)
         self.passwords = passwords
         self.tokens = tokens
-        self._limiter = limiter
+        self._throttle = throttle
         self._principals = PrincipalCache(settings.auth_cache_seconds)
 
     async def authenticate(
@@ -71,14 +71,14 @@ class AuthService:
     async def login(
         self, session: AsyncSession, email: str, password: str, client: str
     ) -> TokenPair:
-        if (retry_after := await self._limiter.retry_after(email, client)) is not None:
-            raise TooManyAttempts(retry_after)
-        user = await find_by_email(session, email)
+        account = normalise_email(email)
+        # Counted before the password is checked; TooManyAttempts whether or not it exists.
+        attempt = await self._throttle.begin(account, client)
+        user = await find_by_email(session, account)
         valid = self.passwords.verify(user.password_hash if user else None, password)
         if user is None or not valid or not user.is_active:
-            await self._limiter.record_failure(email, client)
             raise Unauthorized(BAD_CREDENTIALS)
-        await self._limiter.reset(email, client)
+        await self._throttle.succeeded(attempt)
         if self.passwords.needs_rehash(user.password_hash):
             user.password_hash = self.passwords.hash(password)
         return await self._issue(session, user, family_id=uuid.uuid4())

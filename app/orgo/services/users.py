@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -54,8 +55,20 @@ class PrincipalCache:
         self._entries[principal.id] = (time.monotonic() + self._ttl, principal)
 
 
+# Whitespace (`\s` is every character str.isspace counts, all of Unicode's White_Space
+# included) and the invisible characters Unicode does not count as whitespace but pasted
+# addresses carry: at either end of an account name.
+_EDGES = re.compile(r"^[\s\u180e\u200b\u2060\ufeff]+|[\s\u180e\u200b\u2060\ufeff]+$")
+
+
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    """The one form of an account name: for storing it, finding it and limiting its logins.
+
+    The characters above are dropped from both ends, then the case is lowered. Stored
+    addresses passed e-mail validation, which admits none of those characters, and were
+    stored as `strip().lower()`: they are their own normal form, so no migration.
+    """
+    return _EDGES.sub("", email).lower()
 
 
 async def find_by_email(session: AsyncSession, email: str) -> User | None:
