@@ -40,6 +40,8 @@ class InvalidField(DomainError):
 class TooManyAttempts(DomainError):
     status_code = 429
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("too many failed login attempts; retry later")
+    def __init__(
+        self, retry_after: int, detail: str = "too many failed login attempts; retry later"
+    ) -> None:
+        super().__init__(detail)
         self.retry_after = retry_after

@@ -20,12 +20,11 @@ async def create_user_from_cli(settings: Settings, email: str, password: str, ad
     except ValidationError as exc:
         fields = ", ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
         raise SystemExit(f"orgo: invalid user: {fields}") from None
+    password_hash = Passwords(settings).hash(data.password)
     engine = create_engine(settings)
     try:
         async with transaction(create_sessionmaker(engine)) as session:
-            user = await create_user(
-                session, Passwords(settings), str(data.email), data.password, data.is_admin
-            )
+            user = await create_user(session, str(data.email), password_hash, data.is_admin)
     except Conflict as exc:
         raise SystemExit(f"orgo: {exc.detail}") from None
     finally:

@@ -53,7 +53,8 @@ class Api:
     async def make_user(self, admin: bool = False) -> dict[str, Any]:
         email = f"user-{uuid.uuid4().hex[:12]}@example.com"
         async with transaction(self.state.sessions) as session:
-            user = await create_user(session, self.state.auth.passwords, email, PASSWORD, admin)
+            password_hash = self.state.auth.passwords.hash(PASSWORD)
+            user = await create_user(session, email, password_hash, admin)
         return {"id": str(user.id), "email": email}
 
     async def login(self, email: str, password: str = PASSWORD) -> dict[str, Any]:

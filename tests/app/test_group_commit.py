@@ -32,7 +32,7 @@ async def engine(postgres: PostgresServer) -> AsyncIterator[AsyncEngine]:
     database = create_engine(settings)
     async with transaction(create_sessionmaker(database)) as session:
         email = f"owner-{uuid.uuid4().hex[:8]}@example.com"
-        await create_user(session, Passwords(settings), email, "x" * 16, False)
+        await create_user(session, email, Passwords(settings).hash("x" * 16), False)
     yield database
     await database.dispose()
 

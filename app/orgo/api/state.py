@@ -12,7 +12,7 @@ from orgo.core.config import Settings
 from orgo.core.db import create_engine, create_sessionmaker
 from orgo.core.ratelimit import LoginThrottle
 from orgo.core.redis import RedisGateway
-from orgo.core.security import AccessTokens, Passwords
+from orgo.core.security import AccessTokens, PasswordPool, Passwords
 from orgo.services.auth import AuthService
 from orgo.services.tasks import TaskCreator
 
@@ -40,7 +40,7 @@ class AppState:
             cache=TaskCache(redis, settings, local_tier=True),
             auth=AuthService(
                 settings,
-                Passwords(settings),
+                PasswordPool(Passwords(settings), settings),
                 AccessTokens(settings),
                 LoginThrottle(redis, settings),
             ),
@@ -49,6 +49,7 @@ class AppState:
         )
 
     async def close(self) -> None:
+        self.auth.hashing.close()
         await self.cache.close()
         await self.broker.close()
         await self.redis.close()

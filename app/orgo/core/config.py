@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     login_client_max_attempts: int = Field(50, ge=1, le=100_000)
     login_account_max_attempts: int = Field(20, ge=1, le=100_000)
     login_window_seconds: int = Field(300, ge=1, le=86_400)
+    # Password hashing threads per process, and how many more logins may wait for one
+    # before they are refused (orgo.core.security.PasswordPool).
+    login_concurrency: int = Field(2, ge=1, le=64)
+    login_max_waiting: int = Field(16, ge=0, le=10_000)
 
     cache_ttl_seconds: int = Field(60, ge=1, le=86_400)
     # Each API process also keeps the tasks it read from Redis, for at most this long and

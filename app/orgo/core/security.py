@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +17,7 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from orgo.core.config import Settings
+from orgo.errors import TooManyAttempts
 
 JWT_ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti"]
@@ -55,6 +60,51 @@ class Passwords:
 
     def needs_rehash(self, stored_hash: str) -> bool:
         return self._hasher.check_needs_rehash(stored_hash)
+
+
+BUSY_RETRY_AFTER_SECONDS = 1
+
+
+class PasswordPool:
+    """Argon2 off the event loop, so the process keeps serving while passwords are checked.
+
+    Hashes run in `login_concurrency` threads (argon2-cffi releases the GIL), which also
+    bounds their memory (`argon2_memory_cost_kib` each). `admit` bounds the logins in
+    progress: `login_concurrency` + `login_max_waiting`; one more is refused at once (429),
+    before it costs any hashing.
+    """
+
+    def __init__(self, passwords: Passwords, settings: Settings) -> None:
+        self.passwords = passwords
+        self._threads = ThreadPoolExecutor(settings.login_concurrency, thread_name_prefix="argon2")
+        self._budget = settings.login_concurrency + settings.login_max_waiting
+        self.admitted = 0
+
+    @contextmanager
+    def admit(self) -> Iterator[None]:
+        # Checked and counted with no await in between: one step for the event loop.
+        if self.admitted >= self._budget:
+            raise TooManyAttempts(
+                BUSY_RETRY_AFTER_SECONDS, "too many logins in progress; retry in a moment"
+            )
+        self.admitted += 1
+        try:
+            yield
+        finally:
+            self.admitted -= 1
+
+    async def verify(self, stored_hash: str | None, password: str) -> bool:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._threads, self.passwords.verify, stored_hash, password
+        )
+
+    async def hash(self, password: str) -> str:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, self.passwords.hash, password)
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=False, cancel_futures=True)
 
 
 class AccessTokens:

@@ -18,7 +18,7 @@ from orgo.core.ratelimit import LoginThrottle
 from orgo.core.security import (
     AccessTokens,
     InvalidTokenError,
-    Passwords,
+    PasswordPool,
     new_refresh_token,
     refresh_token_digest,
 )
@@ -36,12 +36,13 @@ class AuthService:
     def __init__(
         self,
         settings: Settings,
-        passwords: Passwords,
+        hashing: PasswordPool,
         tokens: AccessTokens,
         throttle: LoginThrottle,
     ) -> None:
         self._refresh_ttl = timedelta(seconds=settings.refresh_token_ttl_seconds)
-        self.passwords = passwords
+        self.hashing = hashing
+        self.passwords = hashing.passwords
         self.tokens = tokens
         self._throttle = throttle
         self._principals = PrincipalCache(settings.auth_cache_seconds)
@@ -72,15 +73,17 @@ class AuthService:
         self, session: AsyncSession, email: str, password: str, client: str
     ) -> TokenPair:
         account = normalise_email(email)
-        # Counted before the password is checked; TooManyAttempts whether or not it exists.
-        attempt = await self._throttle.begin(account, client)
-        user = await find_by_email(session, account)
-        valid = self.passwords.verify(user.password_hash if user else None, password)
-        if user is None or not valid or not user.is_active:
-            raise Unauthorized(BAD_CREDENTIALS)
-        await self._throttle.succeeded(attempt)
-        if self.passwords.needs_rehash(user.password_hash):
-            user.password_hash = self.passwords.hash(password)
+        with self.hashing.admit():
+            # Counted before the password is checked; the same whether or not it exists.
+            attempt = await self._throttle.begin(account, client)
+            user = await find_by_email(session, account)
+            # Unknown accounts are checked against a dummy hash, in the same threads.
+            valid = await self.hashing.verify(user.password_hash if user else None, password)
+            if user is None or not valid or not user.is_active:
+                raise Unauthorized(BAD_CREDENTIALS)
+            await self._throttle.succeeded(attempt)
+            if self.passwords.needs_rehash(user.password_hash):
+                user.password_hash = await self.hashing.hash(password)
         return await self._issue(session, user, family_id=uuid.uuid4())
 
     async def refresh(self, session: AsyncSession, refresh_token: str) -> TokenPair:

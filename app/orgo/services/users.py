@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from orgo.core.security import Passwords
 from orgo.errors import Conflict
 from orgo.models import User
 
@@ -78,12 +77,12 @@ async def find_by_email(session: AsyncSession, email: str) -> User | None:
 
 
 async def create_user(
-    session: AsyncSession, passwords: Passwords, email: str, password: str, is_admin: bool
+    session: AsyncSession, email: str, password_hash: str, is_admin: bool
 ) -> User:
     user = User(
         id=uuid.uuid4(),
         email=normalise_email(email),
-        password_hash=passwords.hash(password),
+        password_hash=password_hash,
         is_admin=is_admin,
     )
     session.add(user)

@@ -21,9 +21,8 @@ router = APIRouter(prefix=f"{API_PREFIX}/users", tags=["users"])
     summary="Create a user (admins only)",
 )
 async def create(body: UserCreate, _admin: Admin, state: State, session: Session) -> User:
-    user = await create_user(
-        session, state.auth.passwords, str(body.email), body.password, body.is_admin
-    )
+    password_hash = await state.auth.hashing.hash(body.password)
+    user = await create_user(session, str(body.email), password_hash, body.is_admin)
     await session.commit()
     return user
 
