@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from orgo import __version__
+from orgo.api.body_limit import BodySizeLimit
 from orgo.api.errors import install_error_handlers
 from orgo.api.middleware import RequestObservability
 from orgo.api.routes import auth, notifications, ops, tasks, users
@@ -64,6 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # OpenTelemetry would only ask on every request whether a provider is configured.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
+    # Added first, so it runs inside RequestObservability: a 413 is logged and counted.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestObservability)
     install_error_handlers(app)
     # Routers carry their full path prefix, so a route's template is the public path. Their

@@ -6,7 +6,9 @@ from orgo.schemas import Problem
 
 API_PREFIX = "/api/v1"
 
-# Documented on every route that takes a body: FastAPI answers 400 when it cannot decode it.
-MALFORMED_BODY: dict[int | str, dict[str, Any]] = {
-    400: {"model": Problem, "description": "The body could not be decoded"}
+# Documented on every route that takes a body: FastAPI answers 400 when it cannot decode it,
+# orgo.api.body_limit 413 when it is larger than ORGO_MAX_BODY_BYTES.
+BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "The body could not be decoded"},
+    413: {"model": Problem, "description": "The body is larger than the limit it names"},
 }

@@ -27,7 +27,7 @@ UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
 RETRY_AFTER_SECONDS = 5
 
 
-def _problem(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
+def problem(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(
         {"detail": detail, "request_id": request_id_var.get()},
         status_code=status,
@@ -44,8 +44,8 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
         headers["WWW-Authenticate"] = "Bearer"
     if isinstance(exc, InvalidField):
         detail: Any = [{"loc": ["body", exc.field], "msg": exc.detail, "type": "value_error"}]
-        return _problem(exc.status_code, detail)
-    return _problem(exc.status_code, exc.detail, headers)
+        return problem(exc.status_code, detail)
+    return problem(exc.status_code, exc.detail, headers)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -54,17 +54,17 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
         {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
         for error in exc.errors()
     ]
-    return _problem(422, detail)
+    return problem(422, detail)
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    return _problem(exc.status_code, exc.detail, dict(exc.headers or {}))
+    return problem(exc.status_code, exc.detail, dict(exc.headers or {}))
 
 
 async def _dependency_unavailable(_request: Request, exc: Exception) -> JSONResponse:
     log.warning("database unavailable: %s", type(exc).__name__)
-    return _problem(
+    return problem(
         503,
         "the database is unavailable; retry later",
         {"Retry-After": str(RETRY_AFTER_SECONDS)},
@@ -73,7 +73,7 @@ async def _dependency_unavailable(_request: Request, exc: Exception) -> JSONResp
 
 async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error", exc_info=exc)
-    return _problem(500, "internal server error")
+    return problem(500, "internal server error")
 
 
 def install_error_handlers(app: FastAPI) -> None:

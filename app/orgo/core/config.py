@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
     # How long a stopping API lets requests in flight finish before it closes them.
     graceful_shutdown_seconds: int = Field(10, ge=1, le=600)
+    # Larger request bodies are refused (413) before they are read (orgo.api.body_limit);
+    # 1 MiB, as nginx's client_max_body_size 1m on the hosts.
+    max_body_bytes: int = Field(1_048_576, ge=1024, le=1_073_741_824)
     # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's
     # forwarded_allow_ips): addresses or networks, comma-separated; empty trusts none.
     forwarded_allow_ips: Annotated[tuple[str, ...], NoDecode] = ("127.0.0.1", "::1")

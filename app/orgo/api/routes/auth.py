@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from orgo.api import API_PREFIX, MALFORMED_BODY
+from orgo.api import API_PREFIX, BODY_ERRORS
 from orgo.api.deps import CurrentUser, Session, State
 from orgo.schemas import Problem, RefreshRequest, TokenPair
 
@@ -21,7 +21,7 @@ def _client(request: Request) -> str:
 @router.post(
     "/token",
     response_model=TokenPair,
-    responses={**MALFORMED_BODY, 401: {"model": Problem}, 429: {"model": Problem}},
+    responses={**BODY_ERRORS, 401: {"model": Problem}, 429: {"model": Problem}},
     summary="Log in with e-mail (as `username`) and password",
 )
 async def login(
@@ -38,7 +38,7 @@ async def login(
 @router.post(
     "/refresh",
     response_model=TokenPair,
-    responses={**MALFORMED_BODY, 401: {"model": Problem}},
+    responses={**BODY_ERRORS, 401: {"model": Problem}},
     summary="Exchange a refresh token for new tokens (the old one stops working)",
 )
 async def refresh(body: RefreshRequest, state: State, session: Session) -> TokenPair:
@@ -50,7 +50,7 @@ async def refresh(body: RefreshRequest, state: State, session: Session) -> Token
 @router.post(
     "/logout",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={**MALFORMED_BODY, 401: {"model": Problem}},
+    responses={**BODY_ERRORS, 401: {"model": Problem}},
     summary="Revoke the refresh token (and its whole family)",
 )
 async def logout(body: RefreshRequest, user: CurrentUser, state: State, session: Session) -> None:

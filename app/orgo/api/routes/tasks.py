@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from orgo.api import API_PREFIX, MALFORMED_BODY
+from orgo.api import API_PREFIX, BODY_ERRORS
 from orgo.api.deps import CurrentUser, Session, State
 from orgo.errors import NotFound
 from orgo.models import TaskActivity, TaskStatus
@@ -26,7 +26,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
     "",
     response_model=TaskOut,
     status_code=status.HTTP_201_CREATED,
-    responses={**MALFORMED_BODY, 422: {"model": Problem}},
+    responses={**BODY_ERRORS, 422: {"model": Problem}},
 )
 async def create_task(body: TaskCreate, user: CurrentUser, state: State) -> Response:
     task = await state.task_creator.create(user, body)
@@ -72,7 +72,7 @@ async def get_task(task_id: uuid.UUID, user: CurrentUser, state: State) -> Respo
 @router.patch(
     "/{task_id}",
     response_model=TaskOut,
-    responses={**NOT_FOUND, **MALFORMED_BODY, 409: {"model": Problem}, 422: {"model": Problem}},
+    responses={**NOT_FOUND, **BODY_ERRORS, 409: {"model": Problem}, 422: {"model": Problem}},
 )
 async def update_task(
     task_id: uuid.UUID, body: TaskUpdate, user: CurrentUser, state: State, session: Session

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from orgo.api import API_PREFIX, MALFORMED_BODY
+from orgo.api import API_PREFIX, BODY_ERRORS
 from orgo.api.deps import Admin, CurrentUser, Session, State
 from orgo.models import User
 from orgo.schemas import Problem, UserCreate, UserOut
@@ -17,7 +17,7 @@ router = APIRouter(prefix=f"{API_PREFIX}/users", tags=["users"])
     "",
     response_model=UserOut,
     status_code=status.HTTP_201_CREATED,
-    responses={**MALFORMED_BODY, 403: {"model": Problem}, 409: {"model": Problem}},
+    responses={**BODY_ERRORS, 403: {"model": Problem}, 409: {"model": Problem}},
     summary="Create a user (admins only)",
 )
 async def create(body: UserCreate, _admin: Admin, state: State, session: Session) -> User:
