@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from orgo import __version__
 from orgo.api.body_limit import BodySizeLimit
+from orgo.api.docs import OPENAPI_URL, install_docs
 from orgo.api.errors import install_error_handlers
 from orgo.api.middleware import RequestObservability
 from orgo.api.routes import auth, notifications, ops, tasks, users
@@ -64,7 +65,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Metrics and logs are Prometheus and ECS lines (orgo.core); FastAPI's own
         # OpenTelemetry would only ask on every request whether a provider is configured.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        # Off: no route at all (404). On: /docs with pinned assets (orgo.api.docs), no ReDoc.
+        openapi_url=OPENAPI_URL if settings.serves_docs else None,
+        docs_url=None,
+        redoc_url=None,
     )
+    if settings.serves_docs:
+        install_docs(app)
     # Added first, so it runs inside RequestObservability: a 413 is logged and counted.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestObservability)

@@ -39,7 +39,7 @@ def fuzzed_api(postgres: PostgresServer, redis_server: RedisServer) -> Iterator[
     # A database of its own: the fuzzer's random users and tasks stay out of other suites.
     postgres.psql(f"CREATE DATABASE orgo_fuzz OWNER {postgres.user}")
     database_url = postgres.url.rsplit("/", 1)[0] + "/orgo_fuzz"
-    env = orgo_env(database_url, redis_server.url)
+    env = orgo_env(database_url, redis_server.url, ORGO_DOCS_ENABLED="true")
     orgo(env, "migrate")
     api = OrgoProcess("api", env).start()
     yield api

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     web_concurrency: int = Field(1, ge=1, le=64)
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
+    # /docs and /openapi.json (orgo.api.docs); unset: on in dev, off everywhere else.
+    docs_enabled: bool | None = None
     # How long a stopping API lets requests in flight finish before it closes them.
     graceful_shutdown_seconds: int = Field(10, ge=1, le=600)
     # Larger request bodies are refused (413) before they are read (orgo.api.body_limit);
@@ -151,6 +153,10 @@ class Settings(BaseSettings):
         if missing:
             raise ValueError(f"ORGO_ENV={self.env} requires {', '.join(missing)}")
         return self
+
+    @property
+    def serves_docs(self) -> bool:
+        return self.docs_enabled if self.docs_enabled is not None else self.env == Environment.dev
 
     @property
     def is_sqlite(self) -> bool:
