@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from orgo.models import TaskStatus
 
@@ -21,6 +30,26 @@ def _no_nul(value: str) -> str:
     return value
 
 
+# Bidirectional embeddings, overrides and isolates reorder the text around them (a title can
+# be made to read as something else); the marks only in titles, where nothing needs them.
+_BIDI_REORDERING = "\u202a-\u202e\u2066-\u2069"
+_BIDI_MARKS = "\u061c\u200e\u200f"
+# Titles are one line of visible text: no C0/C1 control (tab and line breaks included), no
+# line or paragraph separator, no bidirectional control.
+_NOT_IN_TITLES = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI_REORDERING}{_BIDI_MARKS}]")
+# Descriptions keep tabs and line breaks.
+_NOT_IN_DESCRIPTIONS = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI_REORDERING}]")
+
+
+def _refusing(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if found := pattern.search(value):
+            raise ValueError(f"must be {what} (found U+{ord(found.group()):04X})")
+        return value
+
+    return AfterValidator(check)
+
+
 def _aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         raise ValueError("must include a timezone, e.g. 2026-01-31T17:00:00Z")
@@ -31,8 +60,29 @@ Title = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
     AfterValidator(_no_nul),
+    _refusing(
+        _NOT_IN_TITLES,
+        "one line of text: no control characters, tabs, line breaks or bidirectional controls",
+    ),
+    Field(
+        description="One line of text, 1-200 characters after trimming; control characters, "
+        "line breaks and bidirectional controls are refused"
+    ),
 ]
-Description = Annotated[str, Field(max_length=10_000), AfterValidator(_no_nul)]
+Description = Annotated[
+    str,
+    Field(
+        max_length=10_000,
+        description="Text with tabs and line breaks allowed; other control characters and "
+        "bidirectional embeddings, overrides and isolates are refused",
+    ),
+    AfterValidator(_no_nul),
+    _refusing(
+        _NOT_IN_DESCRIPTIONS,
+        "text without control characters (tabs and line breaks are fine) or bidirectional "
+        "embeddings, overrides and isolates",
+    ),
+]
 AwareDatetime = Annotated[datetime | None, AfterValidator(_aware)]
 
 
@@ -74,14 +124,34 @@ class TaskCreate(Strict):
     due_at: AwareDatetime = None
 
 
+def _not_nullable(schema: dict[str, Any]) -> None:
+    """Title, description and status of an update: neither `null` nor a default to send."""
+    for name in ("title", "description", "status"):
+        field = schema["properties"][name]
+        field.pop("default", None)
+        branches = [branch for branch in field.pop("anyOf") if branch.get("type") != "null"]
+        field.update(branches[0])
+
+
 class TaskUpdate(Strict):
     """Only the fields present are changed; `null` clears assignee or due date."""
 
+    model_config = ConfigDict(json_schema_extra=_not_nullable)
+
+    # Absent means unchanged (the service reads only the fields that were set); `null` is
+    # refused, and the schema does not offer it.
     title: Title | None = None
     description: Description | None = None
     status: TaskStatus | None = None
     assignee_id: uuid.UUID | None = None
     due_at: AwareDatetime = None
+
+    @field_validator("title", "description", "status", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("must not be null; leave the field out to keep its value")
+        return value
 
 
 class TaskOut(BaseModel):

@@ -201,3 +201,83 @@ async def test_nul_characters_are_refused_not_a_database_error(api: Api) -> None
         "/api/v1/auth/token", data={"username": "a\x00@example.com", "password": "x"}
     )
     assert login.status_code == 401
+
+
+# Titles are one line of visible text (notification subjects are made of them).
+REFUSED_IN_TITLES = [
+    "\n",
+    "\r",
+    "\t",
+    "\x0b",
+    "\x1b",
+    "\x7f",
+    "\x85",
+    "\x9b",
+    "\u2028",
+    "\u2029",
+    "\u202a",
+    "\u202e",
+    "\u2066",
+    "\u2069",
+    "\u200e",
+    "\u200f",
+    "\u061c",
+]
+
+
+@pytest.mark.parametrize("character", REFUSED_IN_TITLES)
+async def test_titles_with_control_line_break_or_bidi_characters_are_422(
+    api: Api, character: str
+) -> None:
+    _, headers = await api.user_headers()
+    created = await api.client.post(
+        "/api/v1/tasks", json={"title": f"Quarterly review{character}x"}, headers=headers
+    )
+    assert created.status_code == 422, created.text
+    error = created.json()["detail"][0]
+    assert error["loc"] == ["body", "title"]
+    assert f"U+{ord(character):04X}" in error["msg"] and "one line" in error["msg"]
+    task = await _create(api, headers, title="kept")
+    patched = await api.client.patch(
+        f"/api/v1/tasks/{task['id']}", json={"title": f"a{character}b"}, headers=headers
+    )
+    assert patched.status_code == 422 and patched.json()["detail"][0]["loc"] == ["body", "title"]
+
+
+async def test_descriptions_keep_tabs_and_line_breaks_but_not_bidi_or_other_controls(
+    api: Api,
+) -> None:
+    _, headers = await api.user_headers()
+    text = "Steps:\n\t1. restore\r\n\t2. verify \u200f"
+    assert (await _create(api, headers, description=text))["description"] == text
+    for character in ("\u202e", "\u2067", "\x1b", "\x07"):
+        refused = await api.client.post(
+            "/api/v1/tasks", json={"title": "t", "description": f"a{character}b"}, headers=headers
+        )
+        assert refused.status_code == 422, (character, refused.text)
+        assert refused.json()["detail"][0]["loc"] == ["body", "description"]
+
+
+@pytest.mark.parametrize("field", ["title", "description", "status"])
+async def test_patch_with_null_for_a_field_that_cannot_be_empty_is_422(
+    api: Api, field: str
+) -> None:
+    _, headers = await api.user_headers()
+    task = await _create(api, headers, title="keep me", description="and me")
+    url = f"/api/v1/tasks/{task['id']}"
+    refused = await api.client.patch(url, json={field: None}, headers=headers)
+    assert refused.status_code == 422, refused.text
+    error = refused.json()["detail"][0]
+    assert error["loc"] == ["body", field] and "must not be null" in error["msg"]
+    assert (await api.client.get(url, headers=headers)).json() == task
+
+
+async def test_patch_with_null_assignee_or_due_date_clears_them(api: Api) -> None:
+    _, headers = await api.user_headers()
+    assignee = await api.make_user()
+    task = await _create(api, headers, assignee_id=assignee["id"], due_at="2030-01-01T00:00:00Z")
+    cleared = await api.client.patch(
+        f"/api/v1/tasks/{task['id']}", json={"assignee_id": None, "due_at": None}, headers=headers
+    )
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["assignee_id"] is None and cleared.json()["due_at"] is None

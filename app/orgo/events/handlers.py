@@ -20,6 +20,13 @@ from orgo.models import Notification, ProcessedEvent, TaskActivity
 
 log = logging.getLogger(__name__)
 
+
+def one_line(value: object) -> str:
+    """Any value as one line: every run of whitespace (line breaks of all kinds included)
+    becomes one space. Titles can no longer hold line breaks; older rows still may."""
+    return " ".join(str(value).split())
+
+
 _templates = Environment(
     loader=PackageLoader("orgo", "templates/notifications"),
     autoescape=select_autoescape(default_for_string=False, default=False),
@@ -27,6 +34,7 @@ _templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_templates.filters["one_line"] = one_line
 
 
 class Outcome(StrEnum):
@@ -35,10 +43,12 @@ class Outcome(StrEnum):
 
 
 def render_notification(event: EventEnvelope) -> tuple[str, str]:
-    """Subject and body of the notification for an event, from its Jinja2 template."""
-    template = _templates.get_template(f"{event.event_type.value}.txt.j2")
-    subject, _, body = template.render(event=event, task=event.task).partition("\n")
-    return subject.strip(), body.strip()
+    """Subject and body of the notification for an event, each from its own template: no
+    text of the subject can end up in the body. The subject is one line whatever it holds."""
+    name = event.event_type.value
+    subject = _templates.get_template(f"{name}.subject.j2").render(event=event, task=event.task)
+    body = _templates.get_template(f"{name}.body.j2").render(event=event, task=event.task)
+    return one_line(subject), body.strip()
 
 
 def _recipients(event: EventEnvelope) -> set[uuid.UUID]:
