@@ -65,6 +65,49 @@ def test_task_changes_become_activity_and_notifications(deployment: Deployment) 
     assert deployment.worker.metric("orgo_events_published_total", {"outcome": "success"}) >= 2
 
 
+def test_a_removed_assignee_is_told_only_that_they_were_unassigned(
+    deployment: Deployment,
+) -> None:
+    owner, removed, added = (deployment.create_user() for _ in range(3))
+    headers = deployment.headers(owner["email"], owner["password"])
+    api = deployment.api.url
+    created = httpx.post(
+        f"{api}/api/v1/tasks",
+        json={"title": "Budget draft", "assignee_id": removed["id"]},
+        headers=headers,
+    )
+    task_id = created.json()["id"]
+    httpx.patch(
+        f"{api}/api/v1/tasks/{task_id}",
+        json={
+            "assignee_id": added["id"],
+            "title": "Layoffs plan",
+            "description": "names in the attached sheet",
+        },
+        headers=headers,
+    ).raise_for_status()
+    deployment.wait_for_count(f"SELECT count(*) FROM notifications WHERE task_id = '{task_id}'", 3)
+
+    def inbox(person: dict[str, str]) -> list[dict[str, str]]:
+        return list(
+            httpx.get(
+                f"{api}/api/v1/notifications",
+                headers=deployment.headers(person["email"], person["password"]),
+            ).json()
+        )
+
+    told = {n["subject"]: n["body"] for n in inbox(removed)}
+    assert set(told) == {"New task: Budget draft", "You were unassigned from a task"}
+    unassigned = "You were unassigned from a task\n" + told["You were unassigned from a task"]
+    for secret in ("Layoffs", "attached sheet", added["id"], "description"):
+        assert secret not in unassigned
+    assert "Budget draft" in unassigned
+    # The new assignee is told everything, as before.
+    (update,) = inbox(added)
+    assert update["subject"] == "Task updated: Layoffs plan"
+    assert "- description:  -> names in the attached sheet" in update["body"]
+
+
 def test_cached_reads_count_hits_and_misses(deployment: Deployment) -> None:
     headers = deployment.headers()
     created = {"event_type": "task.created", "outcome": "processed"}

@@ -42,25 +42,38 @@ class Outcome(StrEnum):
     duplicate = "duplicate"
 
 
-def render_notification(event: EventEnvelope) -> tuple[str, str]:
-    """Subject and body of the notification for an event, each from its own template: no
-    text of the subject can end up in the body. The subject is one line whatever it holds."""
-    name = event.event_type.value
-    subject = _templates.get_template(f"{name}.subject.j2").render(event=event, task=event.task)
-    body = _templates.get_template(f"{name}.body.j2").render(event=event, task=event.task)
+def _render(name: str, **values: object) -> tuple[str, str]:
+    """Subject and body from the templates `name`.subject.j2 and `name`.body.j2: separate,
+    so no text of the subject can end up in the body. The subject is one line, always."""
+    subject = _templates.get_template(f"{name}.subject.j2").render(**values)
+    body = _templates.get_template(f"{name}.body.j2").render(**values)
     return one_line(subject), body.strip()
 
 
-def _recipients(event: EventEnvelope) -> set[uuid.UUID]:
-    people = {event.task.owner_id}
+def render_notification(event: EventEnvelope) -> tuple[str, str]:
+    """Subject and body of the notification for an event."""
+    return _render(event.event_type.value, event=event, task=event.task)
+
+
+def render_unassigned(event: EventEnvelope) -> tuple[str, str]:
+    """Subject and body for the assignee an update removed: the task by the title they
+    knew, nothing of what the update changed."""
+    title = event.changes.get("title", {}).get("from", event.task.title)
+    return _render("task.unassigned", title=title)
+
+
+def _recipients(event: EventEnvelope) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
+    """Who is told about the event, and who only that they were unassigned: the assignee
+    the change removed, who may no longer see the task and so not its new values."""
+    told = {event.task.owner_id}
     if event.task.assignee_id is not None:
-        people.add(event.task.assignee_id)
+        told.add(event.task.assignee_id)
+    unassigned = set()
     if previous := event.changes.get("assignee_id", {}).get("from"):
-        people.add(uuid.UUID(previous))
+        unassigned.add(uuid.UUID(previous))
     # People are not notified of their own actions, except of deadlines.
-    if event.actor_id is not None:
-        people.discard(event.actor_id)
-    return people
+    actor = {event.actor_id} if event.actor_id is not None else set()
+    return told - actor, unassigned - told - actor
 
 
 async def _claim(session: AsyncSession, event_id: uuid.UUID) -> bool:
@@ -76,7 +89,12 @@ async def _claim(session: AsyncSession, event_id: uuid.UUID) -> bool:
 async def apply_event(
     sessions: async_sessionmaker[AsyncSession], cache: TaskCache, event: EventEnvelope
 ) -> Outcome:
-    subject, body = render_notification(event)
+    told, unassigned = _recipients(event)
+    notice = render_notification(event)
+    messages = [(user_id, notice) for user_id in told]
+    if unassigned:
+        notice = render_unassigned(event)
+        messages += [(user_id, notice) for user_id in unassigned]
     async with transaction(sessions) as session:
         if not await _claim(session, event.event_id):
             return Outcome.duplicate
@@ -90,7 +108,7 @@ async def apply_event(
                 created_at=event.occurred_at,
             )
         )
-        for user_id in _recipients(event):
+        for user_id, (subject, body) in messages:
             session.add(
                 Notification(
                     user_id=user_id,
