@@ -51,9 +51,12 @@ class RedisGateway:
     def usable(self) -> bool:
         return self.client is not None and time.monotonic() >= self._down_until
 
-    async def run(self, operation: Callable[[Redis], Awaitable[T]]) -> T:
-        """Runs one Redis operation, or raises RedisUnavailable."""
-        if self.client is None or not self.usable:
+    async def run(
+        self, operation: Callable[[Redis], Awaitable[T]], during_cool_down: bool = False
+    ) -> T:
+        """Runs one Redis operation, or raises RedisUnavailable. During the cool-down only
+        operations that must not be skipped (`during_cool_down`) are tried."""
+        if self.client is None or not (self.usable or during_cool_down):
             raise RedisUnavailable
         try:
             async with asyncio.timeout(self._timeout):

@@ -24,8 +24,27 @@ ALLOWED_TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
 }
 
 
+def _may_see(user: Principal, owner_id: uuid.UUID, assignee_id: uuid.UUID | None) -> bool:
+    return user.is_admin or user.id in (owner_id, assignee_id)
+
+
 def can_see(user: Principal, task: TaskOut | Task) -> bool:
-    return user.is_admin or user.id in (task.owner_id, task.assignee_id)
+    return _may_see(user, task.owner_id, task.assignee_id)
+
+
+def can_see_without_checking(user: Principal, task: TaskOut) -> bool:
+    """True when no change since `task` was read can have taken the user's access away:
+    admins see every task and a task's owner never changes (a deleted task's copy shows
+    its owner only what they could see anyway)."""
+    return user.is_admin or user.id == task.owner_id
+
+
+async def visible_now(session: AsyncSession, user: Principal, task_id: uuid.UUID) -> bool:
+    """Whether the task exists and the user may see it, from one primary-key read."""
+    row = (
+        await session.execute(select(Task.owner_id, Task.assignee_id).where(Task.id == task_id))
+    ).one_or_none()
+    return row is not None and _may_see(user, row.owner_id, row.assignee_id)
 
 
 def _visible_to(user: Principal) -> ColumnElement[bool] | None:

@@ -56,16 +56,21 @@ async def list_tasks(
 
 @router.get("/{task_id}", response_model=TaskOut, responses=NOT_FOUND)
 async def get_task(task_id: uuid.UUID, user: CurrentUser, state: State) -> Response:
-    # The body is the cached JSON itself, not serialised again.
-    if (cached := await state.cache.get(task_id)) is not None:
-        if not service.can_see(user, cached.task):
-            raise NotFound(f"task {task_id} not found")
+    lookup = await state.cache.get(task_id)
+    if (cached := lookup.cached) is not None:
+        # Owners and admins are served the copy with no database read: a task's owner never
+        # changes and admins see everything. Anyone else may have lost access since the
+        # copy was made (unassigned, or the task deleted): asked of the database.
+        if not service.can_see_without_checking(user, cached.task):
+            async with state.sessions() as session:
+                if not await service.visible_now(session, user, task_id):
+                    raise NotFound(f"task {task_id} not found")
+        # The body is the cached JSON itself, not serialised again.
         return Response(cached.json, media_type=JSON)
-    # A session only on a miss: a cached read never touches the database.
     async with state.sessions() as session:
         task = TaskOut.model_validate(await service.load_visible(session, user, task_id))
     payload = task.model_dump_json()
-    await state.cache.put(task_id, payload)
+    await state.cache.put(task_id, payload, lookup.version)
     return Response(payload, media_type=JSON)
 
 
