@@ -109,3 +109,63 @@ def test_the_cli_names_the_proxy_variable_and_what_is_allowed() -> None:
     assert result.returncode == 2
     assert "orgo: invalid ORGO_FORWARDED_ALLOW_IPS: " in result.stderr
     assert "IP addresses or CIDR networks" in result.stderr
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.0.2.15", "orgo.internal"])  # noqa: S104
+def test_dev_refuses_the_built_in_or_a_short_secret_on_a_non_loopback_address(host: str) -> None:
+    for secret in (DEV_JWT_SECRET, "s" * 31):
+        message = _errors(env="dev", host=host, jwt_secret=secret)
+        assert "ORGO_JWT_SECRET" in message and f"ORGO_HOST={host} is not a loopback" in message
+    assert Settings(env="dev", host=host, jwt_secret=STRONG).host == host
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.10.0.1", "::1", "localhost"])
+def test_dev_on_loopback_keeps_the_built_in_secret(host: str) -> None:
+    assert Settings(env="dev", host=host).jwt_secret.get_secret_value() == DEV_JWT_SECRET
+
+
+@pytest.mark.parametrize(
+    ("time_cost", "memory", "ok"),
+    [
+        (1, 47_104, True),
+        (1, 46_000, False),
+        (2, 19_456, True),
+        (2, 16_384, False),
+        (3, 12_288, True),
+        (5, 8_192, True),
+        (8, 8_192, True),
+        (3, 12_000, False),
+    ],
+)
+def test_staging_and_prod_refuse_argon2_below_the_owasp_minimums(
+    time_cost: int, memory: int, ok: bool
+) -> None:
+    values = {
+        "env": "staging",
+        "jwt_secret": STRONG,
+        "argon2_time_cost": str(time_cost),
+        "argon2_memory_cost_kib": str(memory),
+        "database_url": "postgresql+asyncpg://u:p@db/o",
+        "redis_url": "redis://cache",
+        "amqp_url": "amqp://mq",
+    }
+    if ok:
+        assert Settings(**values).argon2_memory_cost_kib == memory  # type: ignore[arg-type]
+    else:
+        message = _errors(**values)
+        assert "argon2_memory_cost_kib" in message and "OWASP minimums" in message
+    # Tests keep cheap hashing: the floors are for staging and prod only.
+    assert Settings(env="test", jwt_secret=STRONG, argon2_memory_cost_kib=8192).env == "test"
+
+
+def test_the_cli_refuses_the_dev_secret_on_every_interface() -> None:
+    result = subprocess.run(
+        [ORGO, "api"],
+        env={"ORGO_ENV": "dev", "ORGO_HOST": "0.0.0.0", "PATH": "/usr/bin:/bin"},  # noqa: S104
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "orgo: invalid ORGO_JWT_SECRET" in result.stderr and "loopback" in result.stderr

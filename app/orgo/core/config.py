@@ -16,6 +16,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"  # noqa: S105 - refused outside dev
 MIN_SECRET_LENGTH = 32
+LOOPBACK_NAMES = ("localhost",)
+# OWASP's Argon2id minimums (Password Storage Cheat Sheet): memory (KiB) for each time cost,
+# from 46 MiB at t=1 down to 7 MiB at t=5 and beyond. Enforced in staging and prod.
+ARGON2_MIN_MEMORY_KIB = {1: 47_104, 2: 19_456, 3: 12_288, 4: 9_216, 5: 7_168}
 
 
 class Environment(StrEnum):
@@ -124,13 +128,35 @@ class Settings(BaseSettings):
     @field_validator("jwt_secret")
     @classmethod
     def _strong_secret(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
-        if info.data.get("env", Environment.dev) == Environment.dev:
+        dev = info.data.get("env", Environment.dev) == Environment.dev
+        host = info.data.get("host", "127.0.0.1")
+        if dev and _is_loopback(host):
             return value
         secret = value.get_secret_value()
         if secret == DEV_JWT_SECRET or len(secret) < MIN_SECRET_LENGTH:
+            where = (
+                f"when ORGO_HOST={host} is not a loopback address"
+                if dev
+                else ("outside ORGO_ENV=dev")
+            )
             raise ValueError(
                 f"ORGO_JWT_SECRET must be a non-default secret of at least "
-                f"{MIN_SECRET_LENGTH} characters outside ORGO_ENV=dev"
+                f"{MIN_SECRET_LENGTH} characters {where}"
+            )
+        return value
+
+    @field_validator("argon2_memory_cost_kib")
+    @classmethod
+    def _owasp_argon2(cls, value: int, info: ValidationInfo) -> int:
+        if info.data.get("env") not in (Environment.staging, Environment.prod):
+            return value
+        time_cost = info.data.get("argon2_time_cost", 1)
+        floor = ARGON2_MIN_MEMORY_KIB[min(time_cost, max(ARGON2_MIN_MEMORY_KIB))]
+        if value < floor:
+            pairs = ", ".join(f"t={t}: {m}" for t, m in ARGON2_MIN_MEMORY_KIB.items())
+            raise ValueError(
+                f"with ORGO_ARGON2_TIME_COST={time_cost}, staging and prod need at least "
+                f"{floor} KiB (OWASP minimums: {pairs}, t>5 as t=5)"
             )
         return value
 
@@ -161,6 +187,16 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def _is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost: only this machine can connect."""
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _proxy_address(item: str) -> str:
