@@ -53,6 +53,8 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(default=False)
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # In every access token (`ver`): bumped when the user's sessions must end.
+    token_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class RefreshToken(Base):
@@ -65,6 +67,8 @@ class RefreshToken(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime]
+    # When the family's first token was issued: no rotation extends it past the maximum.
+    family_started_at: Mapped[datetime]
     rotated_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -86,6 +86,22 @@ Description = Annotated[
 AwareDatetime = Annotated[datetime | None, AfterValidator(_aware)]
 
 
+def _present(value: Any) -> Any:
+    if value is None:
+        raise ValueError("must not be null; leave the field out to keep its value")
+    return value
+
+
+def _not_nullable(schema: dict[str, Any], names: tuple[str, ...]) -> None:
+    """Fields of an update that can only be changed, not emptied: the schema offers neither
+    `null` nor a default for them (leaving one out keeps its value)."""
+    for name in names:
+        field = schema["properties"][name]
+        field.pop("default", None)
+        branches = [branch for branch in field.pop("anyOf") if branch.get("type") != "null"]
+        field.update(branches[0])
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -101,10 +117,34 @@ class RefreshRequest(Strict):
     refresh_token: Annotated[str, Field(min_length=1, max_length=512)]
 
 
+Password = Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=1024)]
+
+
 class UserCreate(Strict):
     email: EmailStr
-    password: Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=1024)]
+    password: Password
     is_admin: bool = False
+
+
+class PasswordChange(Strict):
+    current_password: Annotated[str, Field(min_length=1, max_length=1024)]
+    new_password: Password
+
+
+class UserUpdate(Strict):
+    """Only the fields present are changed."""
+
+    model_config = ConfigDict(
+        json_schema_extra=lambda schema: _not_nullable(schema, ("is_active", "is_admin"))
+    )
+
+    is_active: bool | None = None
+    is_admin: bool | None = None
+
+    @field_validator("is_active", "is_admin", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        return _present(value)
 
 
 class UserOut(BaseModel):
@@ -124,19 +164,12 @@ class TaskCreate(Strict):
     due_at: AwareDatetime = None
 
 
-def _not_nullable(schema: dict[str, Any]) -> None:
-    """Title, description and status of an update: neither `null` nor a default to send."""
-    for name in ("title", "description", "status"):
-        field = schema["properties"][name]
-        field.pop("default", None)
-        branches = [branch for branch in field.pop("anyOf") if branch.get("type") != "null"]
-        field.update(branches[0])
-
-
 class TaskUpdate(Strict):
     """Only the fields present are changed; `null` clears assignee or due date."""
 
-    model_config = ConfigDict(json_schema_extra=_not_nullable)
+    model_config = ConfigDict(
+        json_schema_extra=lambda schema: _not_nullable(schema, ("title", "description", "status"))
+    )
 
     # Absent means unchanged (the service reads only the fields that were set); `null` is
     # refused, and the schema does not offer it.
@@ -149,9 +182,7 @@ class TaskUpdate(Strict):
     @field_validator("title", "description", "status", mode="before")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("must not be null; leave the field out to keep its value")
-        return value
+        return _present(value)
 
 
 class TaskOut(BaseModel):

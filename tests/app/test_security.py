@@ -78,6 +78,7 @@ def _claims(user_id: str, **overrides: Any) -> dict[str, Any]:
         "nbf": now,
         "exp": now + timedelta(minutes=5),
         "jti": uuid.uuid4().hex,
+        "ver": 0,
     }
     claims.update(overrides)
     return {k: v for k, v in claims.items() if v is not None}
@@ -109,6 +110,9 @@ def _bad_tokens(secret: str, user_id: str) -> dict[str, str]:
             _claims(user_id, nbf=datetime.now(UTC) + timedelta(hours=1)), secret, algorithm="HS256"
         ),
         "missing jti": jwt.encode(_claims(user_id, jti=None), secret, algorithm="HS256"),
+        "missing token version": jwt.encode(_claims(user_id, ver=None), secret, algorithm="HS256"),
+        "token version as text": jwt.encode(_claims(user_id, ver="0"), secret, algorithm="HS256"),
+        "older token version": jwt.encode(_claims(user_id, ver=-1), secret, algorithm="HS256"),
         "unknown user": jwt.encode(_claims(str(uuid.uuid4())), secret, algorithm="HS256"),
         "garbage": "not.a.jwt",
     }

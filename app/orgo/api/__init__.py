@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from starlette.requests import Request
+
 from orgo.schemas import Problem
 
 API_PREFIX = "/api/v1"
@@ -12,3 +14,8 @@ BODY_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": Problem, "description": "The body could not be decoded"},
     413: {"model": Problem, "description": "The body is larger than the limit it names"},
 }
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the one a trusted proxy forwarded (ORGO_FORWARDED_ALLOW_IPS)."""
+    return request.client.host if request.client else "unknown"

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     jwt_audience: str = "orgo-api"
     access_token_ttl_seconds: int = Field(900, ge=30, le=86_400)
     refresh_token_ttl_seconds: int = Field(14 * 86_400, ge=60, le=90 * 86_400)
+    # A refresh-token family (one login) ends this long after the login, however often it
+    # is rotated.
+    refresh_family_max_seconds: int = Field(30 * 86_400, ge=60, le=365 * 86_400)
 
     argon2_time_cost: int = Field(3, ge=1, le=10)
     argon2_memory_cost_kib: int = Field(65_536, ge=8_192, le=1_048_576)

@@ -20,7 +20,8 @@ from orgo.core.config import Settings
 from orgo.errors import TooManyAttempts
 
 JWT_ALGORITHM = "HS256"
-REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti"]
+# `ver`: the user's token version when the token was issued (orgo.models.User.token_version).
+REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti", "ver"]
 
 
 class InvalidTokenError(Exception):
@@ -32,6 +33,7 @@ class AccessClaims:
     user_id: uuid.UUID
     token_id: str
     expires_at: datetime
+    token_version: int
 
 
 class Passwords:
@@ -119,10 +121,11 @@ class AccessTokens:
         self._ttl = timedelta(seconds=settings.access_token_ttl_seconds)
         self._verified: dict[str, AccessClaims] = {}
 
-    def issue(self, user_id: uuid.UUID) -> tuple[str, int]:
+    def issue(self, user_id: uuid.UUID, token_version: int) -> tuple[str, int]:
         now = datetime.now(UTC)
         claims = {
             "sub": str(user_id),
+            "ver": token_version,
             "iss": self._issuer,
             "aud": self._audience,
             "iat": now,
@@ -153,10 +156,14 @@ class AccessTokens:
                 issuer=self._issuer,
                 options={"require": REQUIRED_CLAIMS},
             )
+            version = claims["ver"]
+            if type(version) is not int:
+                raise ValueError("ver must be an integer")
             return AccessClaims(
                 user_id=uuid.UUID(claims["sub"]),
                 token_id=str(claims["jti"]),
                 expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+                token_version=version,
             )
         except (jwt.PyJWTError, ValueError) as exc:
             raise InvalidTokenError(str(exc)) from exc

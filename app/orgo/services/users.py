@@ -1,4 +1,5 @@
-"""Users: created by an admin (or the `orgo user create` command)."""
+"""Users: created, listed, deactivated and promoted by admins (the first one by the
+`orgo user create` command)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from orgo.errors import Conflict
-from orgo.models import User
+from orgo.errors import Conflict, NotFound
+from orgo.models import RefreshToken, User, utcnow
 
 
 @dataclass(frozen=True)
@@ -25,10 +26,13 @@ class Principal:
     is_admin: bool
     is_active: bool
     created_at: datetime
+    token_version: int
 
     @classmethod
     def of(cls, user: User) -> Principal:
-        return cls(user.id, user.email, user.is_admin, user.is_active, user.created_at)
+        return cls(
+            user.id, user.email, user.is_admin, user.is_active, user.created_at, user.token_version
+        )
 
 
 class PrincipalCache:
@@ -52,6 +56,9 @@ class PrincipalCache:
         if len(self._entries) >= self.MAX_ENTRIES:
             self._entries.clear()
         self._entries[principal.id] = (time.monotonic() + self._ttl, principal)
+
+    def drop(self, user_id: uuid.UUID) -> None:
+        self._entries.pop(user_id, None)
 
 
 # Whitespace (`\s` is every character str.isspace counts, all of Unicode's White_Space
@@ -96,3 +103,70 @@ async def create_user(
 
 async def count_users(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(User)) or 0)
+
+
+async def list_users(session: AsyncSession, limit: int, offset: int) -> tuple[list[User], int]:
+    rows = await session.scalars(
+        select(User).order_by(User.created_at, User.id).limit(limit).offset(offset)
+    )
+    return list(rows), await count_users(session)
+
+
+async def end_sessions(session: AsyncSession, user: User) -> None:
+    """Every session of the user ends: each refresh-token family is revoked, and the token
+    version moves on, so access tokens issued before are refused (AuthService.authenticate)."""
+    user.token_version = user.token_version + 1
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+async def update_user(
+    session: AsyncSession,
+    admin: Principal,
+    user_id: uuid.UUID,
+    is_active: bool | None,
+    is_admin: bool | None,
+) -> User:
+    """An admin's change of a user's flags; deactivation ends every session. Nobody may
+    take away their own admin rights, nor the last active admin's."""
+    if is_active is False or is_admin is False:
+        await _serialise_admin_changes(session, user_id)
+    user = await session.get(User, user_id, populate_existing=True)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    deactivating = is_active is False and user.is_active
+    demoting = is_admin is False and user.is_admin
+    if (deactivating or demoting) and user.is_admin:
+        if user.id == admin.id:
+            raise Conflict("admins cannot deactivate or demote themselves; ask another admin")
+        others = await session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(User.is_admin.is_(True), User.is_active.is_(True), User.id != user.id)
+        )
+        if not others:
+            raise Conflict(f"user {user_id} is the last active admin")
+    if is_admin is not None:
+        user.is_admin = is_admin
+    if is_active is not None:
+        user.is_active = is_active
+    if deactivating:
+        await end_sessions(session, user)
+    return user
+
+
+async def _serialise_admin_changes(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Changes that may take an admin away wait for each other, so two admins demoting each
+    other at once cannot leave none: on PostgreSQL every active admin's row is locked in id
+    order (no deadlock), on SQLite the no-op write takes the database's write lock (its
+    reads hold no lock). What is checked afterwards is read after the wait."""
+    await session.execute(
+        select(User.id)
+        .where(User.is_admin.is_(True), User.is_active.is_(True))
+        .order_by(User.id)
+        .with_for_update()
+    )
+    await session.execute(update(User).where(User.id == user_id).values(is_admin=User.is_admin))

@@ -7,15 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from orgo.api import API_PREFIX, BODY_ERRORS
+from orgo.api import API_PREFIX, BODY_ERRORS, client_address
 from orgo.api.deps import CurrentUser, Session, State
 from orgo.schemas import Problem, RefreshRequest, TokenPair
 
 router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"])
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 @router.post(
@@ -30,7 +26,7 @@ async def login(
     state: State,
     session: Session,
 ) -> TokenPair:
-    tokens = await state.auth.login(session, form.username, form.password, _client(request))
+    tokens = await state.auth.login(session, form.username, form.password, client_address(request))
     await session.commit()
     return tokens
 
