@@ -62,6 +62,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Tasks of an organisation, with events, notifications and activity.",
         lifespan=lifespan,
         openapi_tags=[{"name": name} for name in DOC_ORDER],
+        # operationId = the handler's name (get_task, update_user...): what OpenAPI links
+        # and generated clients refer to.
+        generate_unique_id_function=lambda route: route.name,
         # Metrics and logs are Prometheus and ECS lines (orgo.core); FastAPI's own
         # OpenTelemetry would only ask on every request whether a provider is configured.
         telemetry={"tracing": False, "metrics": False, "logs": False},

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
@@ -32,22 +33,33 @@ def _no_nul(value: str) -> str:
 
 # Bidirectional embeddings, overrides and isolates reorder the text around them (a title can
 # be made to read as something else); the marks only in titles, where nothing needs them.
-_BIDI_REORDERING = "\u202a-\u202e\u2066-\u2069"
-_BIDI_MARKS = "\u061c\u200e\u200f"
+# Character ranges in regex syntax that Python's re and the schema's ECMAScript patterns
+# read alike: one definition for the check and for the documented pattern.
+_BIDI_REORDERING = r"\u202a-\u202e\u2066-\u2069"
+_BIDI_MARKS = r"\u061c\u200e\u200f"
 # Titles are one line of visible text: no C0/C1 control (tab and line breaks included), no
 # line or paragraph separator, no bidirectional control.
-_NOT_IN_TITLES = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI_REORDERING}{_BIDI_MARKS}]")
+_NOT_IN_TITLES = rf"\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI_REORDERING}{_BIDI_MARKS}"
 # Descriptions keep tabs and line breaks.
-_NOT_IN_DESCRIPTIONS = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI_REORDERING}]")
+_NOT_IN_DESCRIPTIONS = rf"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI_REORDERING}"
 
 
-def _refusing(pattern: re.Pattern[str], what: str) -> AfterValidator:
+def _refusing(characters: str, what: str) -> AfterValidator:
+    found_in = re.compile(f"[{characters}]").search
+
     def check(value: str) -> str:
-        if found := pattern.search(value):
+        if found := found_in(value):
             raise ValueError(f"must be {what} (found U+{ord(found.group()):04X})")
         return value
 
     return AfterValidator(check)
+
+
+def _text_only(value: Any) -> Any:
+    # Strict JSON: a date-time is a string (lax parsing would take a number as a timestamp).
+    if value is not None and not isinstance(value, str | datetime):
+        raise ValueError("must be an ISO 8601 date-time string, e.g. 2026-01-31T17:00:00Z")
+    return value
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -66,7 +78,11 @@ Title = Annotated[
     ),
     Field(
         description="One line of text, 1-200 characters after trimming; control characters, "
-        "line breaks and bidirectional controls are refused"
+        "line breaks and bidirectional controls are refused",
+        # Something besides whitespace, and none of the refused characters.
+        json_schema_extra={
+            "pattern": f"^[^{_NOT_IN_TITLES}]*[^\\s{_NOT_IN_TITLES}][^{_NOT_IN_TITLES}]*$"
+        },
     ),
 ]
 Description = Annotated[
@@ -75,6 +91,7 @@ Description = Annotated[
         max_length=10_000,
         description="Text with tabs and line breaks allowed; other control characters and "
         "bidirectional embeddings, overrides and isolates are refused",
+        json_schema_extra={"pattern": f"^[^{_NOT_IN_DESCRIPTIONS}]*$"},
     ),
     AfterValidator(_no_nul),
     _refusing(
@@ -83,7 +100,17 @@ Description = Annotated[
         "embeddings, overrides and isolates",
     ),
 ]
-AwareDatetime = Annotated[datetime | None, AfterValidator(_aware)]
+# Input models are strict (no coercion: JSON true/false for booleans, strings for text);
+# these types have no JSON form of their own and are parsed from JSON strings.
+JsonUuid = Annotated[uuid.UUID, Field(strict=False)]
+JsonStatus = Annotated[TaskStatus, Field(strict=False)]
+AwareDatetime = Annotated[
+    datetime | None, Field(strict=False), BeforeValidator(_text_only), AfterValidator(_aware)
+]
+AssigneeId = Annotated[
+    JsonUuid | None,
+    Field(description="The id of an existing user; an unknown id is refused with 422"),
+]
 
 
 def _present(value: Any) -> Any:
@@ -103,7 +130,10 @@ def _not_nullable(schema: dict[str, Any], names: tuple[str, ...]) -> None:
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Every request body: unknown fields refused, and no type coercion (`0`, `1` or "true"
+    are not booleans, numbers are not text)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class TokenPair(BaseModel):
@@ -121,7 +151,15 @@ Password = Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=1024)
 
 
 class UserCreate(Strict):
-    email: EmailStr
+    email: Annotated[
+        EmailStr,
+        Field(
+            description="An e-mail address (stored lower-cased). Refused with 422: "
+            "addresses email-validator does not accept, among them those at special-use "
+            "or reserved domains (.arpa, .invalid, .local, .localhost, .onion, .test and "
+            "their subdomains)"
+        ),
+    ]
     password: Password
     is_admin: bool = False
 
@@ -160,7 +198,7 @@ class UserOut(BaseModel):
 class TaskCreate(Strict):
     title: Title
     description: Description = ""
-    assignee_id: uuid.UUID | None = None
+    assignee_id: AssigneeId = None
     due_at: AwareDatetime = None
 
 
@@ -175,8 +213,8 @@ class TaskUpdate(Strict):
     # refused, and the schema does not offer it.
     title: Title | None = None
     description: Description | None = None
-    status: TaskStatus | None = None
-    assignee_id: uuid.UUID | None = None
+    status: JsonStatus | None = None
+    assignee_id: AssigneeId = None
     due_at: AwareDatetime = None
 
     @field_validator("title", "description", "status", mode="before")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from orgo.models import OutboxEvent
+from orgo.core.db import transaction
+from orgo.models import OutboxEvent, TaskActivity
 from tests.app.conftest import Api
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -281,3 +283,30 @@ async def test_patch_with_null_assignee_or_due_date_clears_them(api: Api) -> Non
     )
     assert cleared.status_code == 200, cleared.text
     assert cleared.json()["assignee_id"] is None and cleared.json()["due_at"] is None
+
+
+async def test_activity_is_paged_oldest_first_with_every_entry_by_default(api: Api) -> None:
+    _, headers = await api.user_headers()
+    task = await _create(api, headers)
+    start = datetime(2030, 1, 1, tzinfo=UTC)
+    async with transaction(api.state.sessions) as session:
+        for minute in range(120):
+            session.add(
+                TaskActivity(
+                    task_id=uuid.UUID(task["id"]),
+                    event_id=uuid.uuid4(),
+                    event_type="task.updated",
+                    actor_id=None,
+                    details={"n": minute},
+                    created_at=start + timedelta(minutes=minute),
+                )
+            )
+    url = f"/api/v1/tasks/{task['id']}/activity"
+    first = (await api.client.get(url, headers=headers)).json()
+    assert [entry["details"]["n"] for entry in first] == list(range(100))
+    rest = (await api.client.get(url, params={"offset": 100}, headers=headers)).json()
+    assert [entry["details"]["n"] for entry in rest] == list(range(100, 120))
+    page = (await api.client.get(url, params={"limit": 5, "offset": 7}, headers=headers)).json()
+    assert [entry["details"]["n"] for entry in page] == list(range(7, 12))
+    too_many = await api.client.get(url, params={"limit": 101}, headers=headers)
+    assert too_many.status_code == 422

@@ -1,37 +1,41 @@
-"""Fuzzing: schemathesis against the real `orgo api` process and its own /openapi.json.
+"""Fuzzing: schemathesis 4 against the real `orgo api` process and its own /openapi.json.
 
 The API runs as deployments run it (a separate process, PostgreSQL and Redis from the
-harness, a database of its own), and every generated request carries an admin's bearer
-token, so the fuzzer reaches the handlers and not only the 401 of the auth dependency.
-Each operation gets a bounded number of examples; every response must be free of 5xx,
-use a documented status code and match the documented schema.
+harness, a database of its own) and every request carries an admin's bearer token, so the
+fuzzer reaches the handlers, not only the auth dependency's 401. schemathesis' own runner
+(`schemathesis run`) applies every check (`--checks all`: no 5xx, documented status codes,
+headers and schemas, invalid data refused and valid data accepted, `Allow` on 405, ...)
+in the coverage, fuzzing and stateful phases; the stateful phase follows the OpenAPI links
+from created tasks and users to their PATCH, DELETE and reads with real ids. Its HAR report
+shows what was sent: PATCH bodies with nulls reached existing tasks.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import secrets
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, given, settings
-from schemathesis import APIOperation, GenerationMode
-from schemathesis.checks import (
-    not_a_server_error,
-    response_schema_conformance,
-    status_code_conformance,
-)
-from schemathesis.core.failures import Failure
-from schemathesis.openapi.checks import UndefinedStatusCode
 
 from tests.harness.orgo import OrgoProcess, orgo, orgo_env
 from tests.harness.services import PostgresServer, RedisServer
 
-EXAMPLES_PER_OPERATION = 25
+SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
+CONFIG = Path(__file__).with_name("schemathesis.toml")
+EXAMPLES_PER_OPERATION = 30
+SEED = 20261203  # reproducible: the same requests every run
 ADMIN_EMAIL = "fuzz-admin@example.com"
-CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
+TASK_URL = re.compile(r"/api/v1/tasks/[0-9a-f-]{36}$")
 
 
 @pytest.fixture(scope="module")
@@ -48,14 +52,14 @@ def fuzzed_api(postgres: PostgresServer, redis_server: RedisServer) -> Iterator[
 
 
 @dataclass(frozen=True)
-class Bearer:
-    """An admin's request headers; kept out of reprs so failure reports do not show it."""
-
-    headers: dict[str, str] = field(repr=False)
+class Run:
+    returncode: int
+    output: str
+    entries: list[dict[str, Any]] = field(repr=False)
 
 
 @pytest.fixture(scope="module")
-def admin(fuzzed_api: OrgoProcess) -> Bearer:
+def run(fuzzed_api: OrgoProcess, tmp_path_factory: pytest.TempPathFactory) -> Run:
     password = secrets.token_urlsafe(16)
     orgo(fuzzed_api.env, "user", "create", "--email", ADMIN_EMAIL, "--admin", stdin=password)
     token = httpx.post(
@@ -63,65 +67,79 @@ def admin(fuzzed_api: OrgoProcess) -> Bearer:
         data={"username": ADMIN_EMAIL, "password": password},
     )
     assert token.status_code == 200, token.text
-    return Bearer({"Authorization": f"Bearer {token.json()['access_token']}"})
-
-
-def fuzz(operation: APIOperation, admin: Bearer) -> list[Failure]:
-    """Sends valid and invalid requests of one operation; returns what the checks found."""
-    generated = operation.as_strategy(GenerationMode.POSITIVE) | operation.as_strategy(
-        GenerationMode.NEGATIVE
+    reports = tmp_path_factory.mktemp("schemathesis")
+    result = subprocess.run(
+        [
+            SCHEMATHESIS,
+            "--no-color",
+            "--config-file",
+            str(CONFIG),
+            "run",
+            f"{fuzzed_api.url}/openapi.json",
+            "--checks=all",
+            "--phases=coverage,fuzzing,stateful",
+            f"--max-examples={EXAMPLES_PER_OPERATION}",
+            f"--seed={SEED}",
+            "--workers=1",
+            "--report=har",
+            f"--report-dir={reports}",
+        ],
+        env={**os.environ, "ORGO_FUZZ_TOKEN": token.json()["access_token"]},
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
     )
+    (har,) = reports.glob("har-*.json")
+    entries = json.loads(har.read_text())["log"]["entries"]
+    shutil.rmtree(reports)  # the HAR holds the admin's token
+    return Run(result.returncode, result.stdout + result.stderr, entries)
 
-    @given(case=generated)
-    @settings(
-        max_examples=EXAMPLES_PER_OPERATION,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
+
+def test_every_check_passes_in_every_phase(run: Run) -> None:
+    assert run.returncode == 0, run.output[-20_000:]
+    for phase in ("Coverage", "Fuzzing", "Stateful"):
+        assert re.search(rf"✅ {phase}", run.output), f"{phase} phase did not pass:\n{run.output}"
+
+
+def test_no_response_is_a_server_error(run: Run) -> None:
+    errors = [
+        (entry["request"]["method"], entry["request"]["url"], entry["response"]["status"])
+        for entry in run.entries
+        if entry["response"]["status"] >= 500
+    ]
+    assert not errors, errors
+
+
+def _patches_with_nulls(run: Run) -> list[tuple[int, dict[str, Any]]]:
+    found = []
+    for entry in run.entries:
+        request = entry["request"]
+        if request["method"] != "PATCH" or not TASK_URL.search(request["url"]):
+            continue
+        try:
+            body = json.loads((request.get("postData") or {}).get("text") or "null")
+        except ValueError:
+            continue
+        if isinstance(body, dict) and None in body.values():
+            found.append((entry["response"]["status"], body))
+    return found
+
+
+def test_patch_bodies_with_nulls_reached_existing_tasks(run: Run) -> None:
+    sent = _patches_with_nulls(run)
+    # `null` clears assignee or due date of a real task (the stateful phase's ids)...
+    cleared = [body for status, body in sent if status == 200]
+    assert cleared, f"no PATCH with a null reached an existing task: {sent}"
+    assert all(
+        {key for key, value in body.items() if value is None} <= {"assignee_id", "due_at"}
+        for body in cleared
     )
-    def send(case: schemathesis.Case) -> None:
-        case.call_and_validate(headers=admin.headers, checks=CHECKS)
-
-    try:
-        send()
-    except (Failure, BaseExceptionGroup) as found:
-        return failures_in(found)
-    return []
-
-
-def failures_in(error: BaseException) -> list[Failure]:
-    """The check failures inside hypothesis' and schemathesis' groups; anything else raises."""
-    if isinstance(error, Failure):
-        return [error]
-    if isinstance(error, BaseExceptionGroup):
-        return [failure for inner in error.exceptions for failure in failures_in(inner)]
-    raise error
-
-
-@pytest.fixture(scope="module")
-def findings(fuzzed_api: OrgoProcess, admin: Bearer) -> list[Failure]:
-    """One fuzzing pass over every operation of the served /openapi.json.
-
-    schemathesis' pytest loader (from_fixture) does not run under pytest 9, so operations
-    are walked here with its Python API; all findings are kept, not only the first.
-    """
-    openapi = schemathesis.openapi.from_url(f"{fuzzed_api.url}/openapi.json")
-    operations = [result.ok() for result in openapi.get_all_operations()]
-    assert len(operations) > 10, f"too few operations in /openapi.json: {operations}"
-    return [failure for operation in operations for failure in fuzz(operation, admin)]
-
-
-def report(failures: list[Failure]) -> str:
-    return "\n\n".join(
-        f"{failure.operation}: {failure.title}\n{failure.message}" for failure in failures
-    )
-
-
-def test_no_server_errors_and_responses_match_their_schema(findings: list[Failure]) -> None:
-    found = [failure for failure in findings if not isinstance(failure, UndefinedStatusCode)]
-    assert not found, report(found)
-
-
-def test_every_status_code_is_documented(findings: list[Failure]) -> None:
-    found = [failure for failure in findings if isinstance(failure, UndefinedStatusCode)]
-    assert not found, report(found)
+    # ...and is refused for the fields that cannot be empty.
+    refused = [
+        body
+        for status, body in sent
+        if status == 422
+        and {"title", "description", "status"} & {k for k, v in body.items() if v is None}
+    ]
+    assert refused, f"no PATCH with a null title, description or status was sent: {sent}"

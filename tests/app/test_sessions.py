@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select, update
 
 from orgo.core.db import transaction
+from orgo.core.security import refresh_token_digest
 from orgo.migrations.runner import upgrade_to_head
 from orgo.models import RefreshToken, User, utcnow
 from tests.app.conftest import PASSWORD, Api, make_settings, running_api
@@ -157,8 +158,6 @@ async def test_admins_list_users_page_by_page(api: Api) -> None:
 
 
 async def _backdate_family(api: Api, refresh_token: str, age: timedelta) -> None:
-    from orgo.core.security import refresh_token_digest
-
     async with transaction(api.state.sessions) as session:
         family = await session.scalar(
             select(RefreshToken.family_id).where(

@@ -16,6 +16,18 @@ BODY_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def links_from_id(parameter: str, *operation_ids: str) -> dict[str, dict[str, Any]]:
+    """OpenAPI links from a created resource's `id` to the operations taking it (followed
+    by clients, and by schemathesis' stateful tests to reach them with real ids)."""
+    return {
+        operation_id: {
+            "operationId": operation_id,
+            "parameters": {parameter: "$response.body#/id"},
+        }
+        for operation_id in operation_ids
+    }
+
+
 def client_address(request: Request) -> str:
     """The client's address: the one a trusted proxy forwarded (ORGO_FORWARDED_ALLOW_IPS)."""
     return request.client.host if request.client else "unknown"

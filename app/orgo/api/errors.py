@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from orgo.core.logging import request_id_var
 from orgo.errors import DomainError, InvalidField, TooManyAttempts, Unauthorized
@@ -25,6 +26,7 @@ UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
     TimeoutError,
 )
 RETRY_AFTER_SECONDS = 5
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT")
 
 
 def problem(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -57,9 +59,25 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return problem(422, detail)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    return problem(exc.status_code, exc.detail, dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # Starlette names the methods of the first route matching the path only.
+        headers["Allow"] = allowed_methods(request)
+    return problem(exc.status_code, exc.detail, headers)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves at the request's path (only run for a 405)."""
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in HTTP_METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    )
 
 
 async def _dependency_unavailable(_request: Request, exc: Exception) -> JSONResponse:

@@ -196,13 +196,15 @@ async def list_tasks(
 
 
 async def task_activity(
-    session: AsyncSession, user: Principal, task_id: uuid.UUID
+    session: AsyncSession, user: Principal, task_id: uuid.UUID, limit: int, offset: int
 ) -> list[TaskActivity]:
     await load_visible(session, user, task_id)
     rows = await session.scalars(
         select(TaskActivity)
         .where(TaskActivity.task_id == task_id)
         .order_by(TaskActivity.created_at, TaskActivity.id)
+        .limit(limit)
+        .offset(offset)
     )
     return list(rows)
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from orgo.api import API_PREFIX, BODY_ERRORS
+from orgo.api import API_PREFIX, BODY_ERRORS, links_from_id
 from orgo.api.deps import CurrentUser, Session, State
 from orgo.errors import NotFound
 from orgo.models import TaskActivity, TaskStatus
@@ -17,6 +17,9 @@ from orgo.services import tasks as service
 router = APIRouter(prefix=f"{API_PREFIX}/tasks", tags=["tasks"])
 
 JSON = "application/json"
+UNPROCESSABLE_TASK = (
+    "A field is invalid (named in `loc`), including an `assignee_id` naming no user"
+)
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "description": "No such task, or not visible to you"}
 }
@@ -26,7 +29,17 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
     "",
     response_model=TaskOut,
     status_code=status.HTTP_201_CREATED,
-    responses={**BODY_ERRORS, 422: {"model": Problem}},
+    responses={
+        201: {
+            "description": "The task, created",
+            "links": links_from_id(
+                "task_id", "get_task", "update_task", "delete_task", "task_activity"
+            ),
+        },
+        **BODY_ERRORS,
+        422: {"model": Problem, "description": UNPROCESSABLE_TASK},
+    },
+    summary="Create a task (you are its owner)",
 )
 async def create_task(body: TaskCreate, user: CurrentUser, state: State) -> Response:
     task = await state.task_creator.create(user, body)
@@ -77,7 +90,13 @@ async def get_task(task_id: uuid.UUID, user: CurrentUser, state: State) -> Respo
 @router.patch(
     "/{task_id}",
     response_model=TaskOut,
-    responses={**NOT_FOUND, **BODY_ERRORS, 409: {"model": Problem}, 422: {"model": Problem}},
+    responses={
+        **NOT_FOUND,
+        **BODY_ERRORS,
+        409: {"model": Problem, "description": "A status move the workflow does not allow"},
+        422: {"model": Problem, "description": UNPROCESSABLE_TASK},
+    },
+    summary="Change the fields present in the body (null clears assignee or due date)",
 )
 async def update_task(
     task_id: uuid.UUID, body: TaskUpdate, user: CurrentUser, state: State, session: Session
@@ -105,9 +124,14 @@ async def delete_task(
     "/{task_id}/activity",
     response_model=list[ActivityOut],
     responses=NOT_FOUND,
-    summary="What the worker recorded for the task, oldest first",
+    summary="What the worker recorded for the task, oldest first, a page at a time",
 )
 async def task_activity(
-    task_id: uuid.UUID, user: CurrentUser, session: Session
+    task_id: uuid.UUID,
+    user: CurrentUser,
+    session: Session,
+    # The largest page by default: a client that never paged still gets up to 100 entries.
+    limit: Annotated[int, Query(ge=1, le=100)] = 100,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> list[TaskActivity]:
-    return await service.task_activity(session, user, task_id)
+    return await service.task_activity(session, user, task_id, limit, offset)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
 
-from orgo.api import API_PREFIX, BODY_ERRORS, client_address
+from orgo.api import API_PREFIX, BODY_ERRORS, client_address, links_from_id
 from orgo.api.deps import Admin, CurrentUser, Session, State
 from orgo.models import User
 from orgo.schemas import Page, PasswordChange, Problem, UserCreate, UserOut, UserUpdate
@@ -26,7 +26,13 @@ ADMINS_ONLY: dict[int | str, dict[str, Any]] = {
     "",
     response_model=UserOut,
     status_code=status.HTTP_201_CREATED,
-    responses={**BODY_ERRORS, **ADMINS_ONLY, 409: {"model": Problem}, 422: {"model": Problem}},
+    responses={
+        201: {"description": "The user, created", "links": links_from_id("user_id", "update_user")},
+        **BODY_ERRORS,
+        **ADMINS_ONLY,
+        409: {"model": Problem, "description": "A user with this e-mail exists"},
+        422: {"model": Problem},
+    },
     summary="Create a user (admins only)",
 )
 async def create_user(body: UserCreate, _admin: Admin, state: State, session: Session) -> User:
@@ -81,7 +87,7 @@ async def change_password(
 
 
 @router.patch(
-    "/{user_id}",
+    "/{user_id:uuid}",
     response_model=UserOut,
     responses={
         **BODY_ERRORS,
