@@ -85,6 +85,7 @@ def run(fuzzed_api: OrgoProcess, tmp_path_factory: pytest.TempPathFactory) -> Ru
             f"--report-dir={reports}",
         ],
         env={**os.environ, "ORGO_FUZZ_TOKEN": token.json()["access_token"]},
+        cwd=reports,  # its cache directory (.schemathesis/) lands there, not in the checkout
         capture_output=True,
         text=True,
         timeout=1200,
