@@ -97,7 +97,7 @@ async def test_a_lone_create_is_committed_when_it_returns(
 
 async def test_a_bad_row_fails_its_own_caller_only(engine: AsyncEngine, owner: Principal) -> None:
     creator = TaskCreator(engine)
-    ghost = Principal(uuid.uuid4(), "ghost@example.com", False, True, datetime.now(UTC))
+    ghost = Principal(uuid.uuid4(), "ghost@example.com", False, True, datetime.now(UTC), 0)
     callers = [owner] * 10 + [ghost] + [owner] * 10  # the ghost owns no row: a foreign key
     before = await count(engine, "SELECT count(*) FROM tasks")
     statements = Statements(engine)

@@ -39,7 +39,7 @@ def _walk(routes: list[Any]) -> list[tuple[str, str]]:
             continue
         for method in sorted(getattr(route, "methods", None) or []):
             if method != "HEAD":
-                found.append((method, route.path))
+                found.append((method, route.path_format))  # as documented: no {id:uuid}
     return found
 
 
