@@ -145,6 +145,11 @@ async def test_list_filters_by_status_and_assignee_and_paginates(api: Api) -> No
         ({"title": "ok", "assignee_id": "not-a-uuid"}, "assignee_id"),
         ({"title": "ok", "assignee_id": str(uuid.uuid4())}, "assignee_id"),
         ({"description": "no title"}, "title"),
+        # Strict JSON types: nothing is coerced.
+        ({"title": 5}, "title"),
+        ({"title": "t", "description": ["x"]}, "description"),
+        ({"title": "t", "due_at": 1_900_000_000}, "due_at"),
+        ({"title": "t", "assignee_id": 5}, "assignee_id"),
     ],
 )
 async def test_bad_task_payload_is_422_naming_the_field(

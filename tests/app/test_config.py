@@ -58,19 +58,25 @@ def test_bad_values_name_what_is_allowed(field: str, value: str, allowed: str) -
     assert field in message and allowed in message
 
 
-def test_the_cli_refuses_to_start_naming_the_variable_and_not_its_value() -> None:
-    leaked = "tiny-secret"
+def _api_refusal(**env: str) -> str:
+    """What `orgo api` prints when it refuses to start with these variables (exit 2)."""
     result = subprocess.run(
         [ORGO, "api"],
-        env={"ORGO_ENV": "prod", "ORGO_JWT_SECRET": leaked, "PATH": "/usr/bin:/bin"},
+        env={**env, "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
-    assert result.returncode == 2
-    assert "orgo: invalid ORGO_JWT_SECRET" in result.stderr
-    assert leaked not in result.stderr + result.stdout
+    assert result.returncode == 2, result.stdout + result.stderr
+    return result.stdout + result.stderr
+
+
+def test_the_cli_refuses_to_start_naming_the_variable_and_not_its_value() -> None:
+    leaked = "tiny-secret"
+    output = _api_refusal(ORGO_ENV="prod", ORGO_JWT_SECRET=leaked)
+    assert "orgo: invalid ORGO_JWT_SECRET" in output
+    assert leaked not in output
 
 
 @pytest.mark.parametrize("value", ["*", "0.0.0.0/0", "::/0", "10.0.0.0/8,*"])
@@ -98,17 +104,9 @@ def test_forwarded_allow_ips_is_a_comma_separated_list(monkeypatch: pytest.Monke
 
 
 def test_the_cli_names_the_proxy_variable_and_what_is_allowed() -> None:
-    result = subprocess.run(
-        [ORGO, "api"],
-        env={"ORGO_FORWARDED_ALLOW_IPS": "*", "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 2
-    assert "orgo: invalid ORGO_FORWARDED_ALLOW_IPS: " in result.stderr
-    assert "IP addresses or CIDR networks" in result.stderr
+    output = _api_refusal(ORGO_FORWARDED_ALLOW_IPS="*")
+    assert "orgo: invalid ORGO_FORWARDED_ALLOW_IPS: " in output
+    assert "IP addresses or CIDR networks" in output
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.0.2.15", "orgo.internal"])  # noqa: S104
@@ -159,13 +157,5 @@ def test_staging_and_prod_refuse_argon2_below_the_owasp_minimums(
 
 
 def test_the_cli_refuses_the_dev_secret_on_every_interface() -> None:
-    result = subprocess.run(
-        [ORGO, "api"],
-        env={"ORGO_ENV": "dev", "ORGO_HOST": "0.0.0.0", "PATH": "/usr/bin:/bin"},  # noqa: S104
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 2
-    assert "orgo: invalid ORGO_JWT_SECRET" in result.stderr and "loopback" in result.stderr
+    output = _api_refusal(ORGO_ENV="dev", ORGO_HOST="0.0.0.0")  # noqa: S104
+    assert "orgo: invalid ORGO_JWT_SECRET" in output and "loopback" in output

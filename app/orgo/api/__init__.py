@@ -1,12 +1,17 @@
 """The HTTP API."""
 
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Query
 from starlette.requests import Request
 
 from orgo.schemas import Problem
 
 API_PREFIX = "/api/v1"
+
+# Every list is paged alike.
+Limit = Annotated[int, Query(ge=1, le=100)]
+Offset = Annotated[int, Query(ge=0, le=100_000)]
 
 # Documented on every route that takes a body: FastAPI answers 400 when it cannot decode it,
 # orgo.api.body_limit 413 when it is larger than ORGO_MAX_BODY_BYTES.

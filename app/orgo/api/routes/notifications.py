@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from sqlalchemy import select
 
-from orgo.api import API_PREFIX
+from orgo.api import API_PREFIX, Limit, Offset
 from orgo.api.deps import CurrentUser, Session
 from orgo.models import Notification
 from orgo.schemas import NotificationOut
@@ -19,8 +17,8 @@ router = APIRouter(prefix=f"{API_PREFIX}/notifications", tags=["notifications"])
 async def list_notifications(
     user: CurrentUser,
     session: Session,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    limit: Limit = 20,
+    offset: Offset = 0,
 ) -> list[Notification]:
     rows = await session.scalars(
         select(Notification)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from orgo.api import API_PREFIX, BODY_ERRORS, links_from_id
+from orgo.api import API_PREFIX, BODY_ERRORS, Limit, Offset, links_from_id
 from orgo.api.deps import CurrentUser, Session, State
 from orgo.errors import NotFound
 from orgo.models import TaskActivity, TaskStatus
@@ -55,8 +55,8 @@ async def list_tasks(
     session: Session,
     status_filter: Annotated[TaskStatus | None, Query(alias="status")] = None,
     assignee_id: uuid.UUID | None = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    limit: Limit = 20,
+    offset: Offset = 0,
 ) -> Page[TaskOut]:
     rows, total = await service.list_tasks(session, user, status_filter, assignee_id, limit, offset)
     return Page[TaskOut](
@@ -131,7 +131,7 @@ async def task_activity(
     user: CurrentUser,
     session: Session,
     # The largest page by default: a client that never paged still gets up to 100 entries.
-    limit: Annotated[int, Query(ge=1, le=100)] = 100,
-    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[TaskActivity]:
     return await service.task_activity(session, user, task_id, limit, offset)

@@ -4,11 +4,11 @@ profile and changes their own password."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Request, status
 
-from orgo.api import API_PREFIX, BODY_ERRORS, client_address, links_from_id
+from orgo.api import API_PREFIX, BODY_ERRORS, Limit, Offset, client_address, links_from_id
 from orgo.api.deps import Admin, CurrentUser, Session, State
 from orgo.models import User
 from orgo.schemas import Page, PasswordChange, Problem, UserCreate, UserOut, UserUpdate
@@ -51,8 +51,8 @@ async def create_user(body: UserCreate, _admin: Admin, state: State, session: Se
 async def list_users(
     _admin: Admin,
     session: Session,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    limit: Limit = 20,
+    offset: Offset = 0,
 ) -> Page[UserOut]:
     rows, total = await service.list_users(session, limit, offset)
     return Page[UserOut](
