@@ -105,7 +105,7 @@ class OrgoConfig(_Model):
     worker_resources: Resources = Resources(cpu="100m", memory="256Mi")
     # Largest request body, enforced by the app and, before it, by the Gateway (1 KiB-64 MiB).
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024, le=64 * 1024 * 1024)
-    # OpenAPI docs (/docs, /redoc, /openapi.json) served and routed.
+    # OpenAPI docs (/docs, /openapi.json) served and routed.
     docs_enabled: bool = False
 
     @model_validator(mode="after")

@@ -25,7 +25,7 @@ INGRESS = ("--set", "ingress.enabled=true", "--set", "ingress.host=orgo.example.
 DOCS = ("--set", "docs.enabled=true")
 WEB_UI = ("--set", "web.enabled=true", "--set", f"web.service={WEB}")
 CLIENT_PATHS = ["/api", "/api/", "/api/v1/tasks", "/api/v1/auth/token", "/healthz"]
-DOCS_PATHS = ["/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"]
+DOCS_PATHS = ["/docs", "/docs/oauth2-redirect", "/openapi.json"]
 INTERNAL_PATHS = ["/metrics", "/metrics/", "/readyz", "/", "/apiv1", "/healthz/x", "/healthzz"]
 
 Rules = Callable[[list[dict[str, Any]]], list[PathRule]]

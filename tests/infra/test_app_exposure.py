@@ -50,7 +50,7 @@ def test_any_cluster_trusts_the_kind_pod_network(objects: Objects, stack: str, d
 
 
 OPS_PATHS = ["/metrics", "/readyz", "/"]
-DOCS_PATHS = ["/docs", "/redoc", "/openapi.json"]
+DOCS_PATHS = ["/docs", "/openapi.json"]
 
 
 @pytest.mark.parametrize(("stack", "docs_routed"), [("dev", True), ("staging", False)])

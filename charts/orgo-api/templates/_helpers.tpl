@@ -68,7 +68,6 @@ PROMETHEUS_MULTIPROC_DIR: "/tmp"
 - {type: Exact, value: /healthz}
 {{- if .Values.docs.enabled }}
 - {type: PathPrefix, value: /docs}
-- {type: Exact, value: /redoc}
 - {type: Exact, value: /openapi.json}
 {{- end }}
 {{- end -}}
