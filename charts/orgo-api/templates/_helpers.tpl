@@ -20,7 +20,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- if eq .Values.image.tag "latest" -}}
 {{- fail "image.tag: 'latest' is not allowed, pin a version (versions.yaml images.orgo)" -}}
 {{- end -}}
+{{- if .Values.image.digest -}}
+{{ printf "%s:%s@%s" .Values.image.repository .Values.image.tag .Values.image.digest }}
+{{- else -}}
 {{ printf "%s:%s" .Values.image.repository .Values.image.tag }}
+{{- end -}}
 {{- end -}}
 
 {{- define "orgo.envSecretName" -}}
