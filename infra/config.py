@@ -7,6 +7,7 @@ models, never raw `pulumi.Config`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -26,6 +27,7 @@ from pydantic.alias_generators import to_camel
 
 if TYPE_CHECKING:
     from infra.aws.config import AwsConfig
+    from infra.versions import ImagePin
 
 CONFIG_NAMESPACE = "orgo"
 
@@ -46,6 +48,21 @@ def _not_latest(tag: str) -> str:
 ImageTag = Annotated[
     str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"), AfterValidator(_not_latest)
 ]
+# A registry path as the chart's schema accepts it: lowercase, optional host[:port].
+ImageRepository = Annotated[str, Field(pattern=r"^[a-z0-9]+([._/:-][a-z0-9]+)*$")]
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def _digest(digest: str) -> str:
+    if not _DIGEST.match(digest):
+        raise ValueError(
+            f"{digest!r} is not an image digest: allowed is sha256:<64 lowercase hex digits>"
+            " (the digest the image workflow prints)"
+        )
+    return digest
+
+
+ImageDigest = Annotated[str, AfterValidator(_digest)]
 Hostname = Annotated[
     str, Field(pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 ]
@@ -94,8 +111,25 @@ class Resources(_Model):
     memory: Memory
 
 
+class ImageConfig(_Model):
+    """The app image; unset parts come from versions.yaml `images.orgo`. With a digest the
+    pods run `repository:tag@digest`: the digest decides, the tag only names it."""
+
+    repository: ImageRepository | None = None
+    tag: ImageTag | None = None
+    digest: ImageDigest | None = None
+
+    def chart_values(self, default: ImagePin) -> dict[str, str]:
+        """The chart's `image` repository, tag and (when set) digest over `default`."""
+        values = {
+            "repository": self.repository or default.repository,
+            "tag": self.tag or default.tag,
+        }
+        return values | ({"digest": self.digest} if self.digest else {})
+
+
 class OrgoConfig(_Model):
-    image_tag: ImageTag | None = None  # None: the tag pinned in versions.yaml
+    image: ImageConfig = ImageConfig()
     api_replicas: int = Field(default=1, ge=1, le=20)
     api_max_replicas: int = Field(default=1, ge=1, le=50)  # > apiReplicas enables the HPA
     worker_replicas: int = Field(default=1, ge=1, le=20)

@@ -91,14 +91,10 @@ class Orgo(pulumi.ComponentResource):
 def chart_values(args: OrgoArgs) -> Any:
     """The chart's values for this stack: sizes, image pin, routes, policies, monitoring."""
     cfg = args.platform.orgo
-    image = versions().images["orgo"]
     env = args.platform.environment
+    image = cfg.image.chart_values(versions().images["orgo"])
     values: dict[str, Any] = {
-        "image": {
-            "repository": image.repository,
-            "tag": cfg.image_tag or image.tag,
-            "pullPolicy": "IfNotPresent",
-        },
+        "image": {**image, "pullPolicy": "IfNotPresent"},
         "environment": env,
         "logLevel": cfg.log_level,
         "envSecretName": ENV_SECRET,

@@ -49,7 +49,7 @@ def test_committed_stacks_are_valid(stack: str) -> None:
         ("postgres.storage", "5GB", "orgo:platform.postgres.storage: String should match pattern"),
         ("postgres.instances", 0, "orgo:platform.postgres.instances: Input should be greater than"),
         ("rabbitmq.replicas", 2, "orgo:platform.rabbitmq.replicas: Input should be 1, 3 or 5"),
-        ("orgo.imageTag", "latest", "orgo:platform.orgo.imageTag: Value error, a moving tag"),
+        ("orgo.image.tag", "latest", "orgo:platform.orgo.image.tag: Value error, a moving tag"),
         (
             "orgo.apiResources",
             {"cpu": "1 core", "memory": "1G"},
