@@ -200,9 +200,15 @@ class Eks(_Model):
     version: str = Field(default_factory=lambda: aws_pins().eks_version)
     # Who may reach the public API endpoint; empty = private endpoint only.
     public_endpoint_cidrs: list[IPv4Network] = []
-    # Cluster admins (access entries). The first one is the role `pulumi up` assumes to
-    # deploy the platform onto the cluster.
+    # STANDARD: at the end of a version's standard support AWS upgrades the control plane
+    # itself (no extra cost). EXTENDED: it stays on the version 12 more months, at the
+    # extended-support price per cluster hour. docs/aws.md has the upgrade procedure.
+    support_type: Literal["STANDARD", "EXTENDED"] = "STANDARD"
+    # Cluster admins (access entries, AmazonEKSClusterAdminPolicy). `pulumi up` reaches the
+    # cluster with the credentials it runs with, so those must be one of these roles.
     admin_role_arns: list[str] = Field(min_length=1)
+    # Read-only roles (AmazonEKSViewPolicy), e.g. the CI role that runs `pulumi preview`.
+    view_role_arns: list[str] = []
     log_retention_days: LogRetentionDays = 90
     system_nodes: SystemNodeGroup = SystemNodeGroup()
     workload_nodes: WorkloadNodeGroup = WorkloadNodeGroup()
@@ -226,7 +232,7 @@ class Eks(_Model):
                 raise ValueError(f"{cidr} is too wide: allowed are networks of /8 or narrower")
         return cidrs
 
-    @field_validator("admin_role_arns")
+    @field_validator("admin_role_arns", "view_role_arns")
     @classmethod
     def _role_arns(cls, arns: list[str]) -> list[str]:
         for arn in arns:
@@ -235,6 +241,16 @@ class Eks(_Model):
                     f"{arn!r} is not an IAM role ARN (arn:aws:iam::<12 digits>:role/…)"
                 )
         return arns
+
+    @model_validator(mode="after")
+    def _one_access_level_per_role(self) -> Self:
+        both = sorted(set(self.admin_role_arns) & set(self.view_role_arns))
+        if both:
+            raise ValueError(
+                f"eks.viewRoleArns: {', '.join(both)} is already in eks.adminRoleArns;"
+                " a role gets one access entry: admin or view"
+            )
+        return self
 
 
 class Postgres(_Model):

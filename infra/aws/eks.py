@@ -16,10 +16,12 @@ from infra.aws.tags import resource_tags
 
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+CLUSTER_VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
 # Add-ons the nodes need to become Ready (networking, Pod Identity); the others run as
 # pods and are only created once nodes exist, or their creation waits forever.
 ADDONS_BEFORE_NODES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
-ADDONS_AFTER_NODES = ("coredns", "aws-ebs-csi-driver")
+# metrics-server serves the resource metrics API the HorizontalPodAutoscalers read.
+ADDONS_AFTER_NODES = ("coredns", "aws-ebs-csi-driver", "metrics-server")
 # Add-ons that call AWS APIs, the service account they run as and the policy they need.
 ADDON_IDENTITIES = {
     "vpc-cni": ("aws-node", "AmazonEKS_CNI_Policy"),
@@ -64,7 +66,8 @@ def _volume_key_policy(key_arn: pulumi.Input[str]) -> pulumi.Output[str]:
 
 class Cluster(pulumi.ComponentResource):
     """Private API endpoint (plus a public one limited to configured CIDRs), Secrets
-    envelope-encrypted with KMS, all control-plane logs, access entries for admin roles."""
+    envelope-encrypted with KMS, all control-plane logs, access entries for admin and
+    view roles."""
 
     cluster: aws.eks.Cluster
     node_security_group_id: pulumi.Output[str]
@@ -88,7 +91,10 @@ class Cluster(pulumi.ComponentResource):
         self.node_security_group_id = self.cluster.vpc_config.apply(
             lambda vpc: vpc.cluster_security_group_id or ""
         )
-        access = self._admin_access()
+        access = [
+            *self._access("admin", config.eks.admin_role_arns, CLUSTER_ADMIN_POLICY),
+            *self._access("view", config.eks.view_role_arns, CLUSTER_VIEW_POLICY),
+        ]
         networking = self._addons(ADDONS_BEFORE_NODES, access, data_key_arn)
         node_role = service_role(
             f"{name}-nodes",
@@ -186,15 +192,16 @@ class Cluster(pulumi.ComponentResource):
             ),
             bootstrap_self_managed_addons=False,
             deletion_protection=config.protection.deletion_protection,
-            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=config.eks.support_type),
             tags=self._tags(self._name),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[logs]),
         )
 
-    def _admin_access(self) -> list[pulumi.Resource]:
+    def _access(self, level: str, role_arns: Sequence[str], policy: str) -> list[pulumi.Resource]:
+        """An access entry per role, with `policy` over the whole cluster."""
         associations: list[pulumi.Resource] = []
-        for index, arn in enumerate(self._config.eks.admin_role_arns):
-            entry_name = f"{self._name}-admin-{index}"
+        for index, arn in enumerate(role_arns):
+            entry_name = f"{self._name}-{level}-{index}"
             entry = aws.eks.AccessEntry(
                 entry_name,
                 cluster_name=self.cluster.name,
@@ -208,7 +215,7 @@ class Cluster(pulumi.ComponentResource):
                     entry_name,
                     cluster_name=self.cluster.name,
                     principal_arn=entry.principal_arn,
-                    policy_arn=CLUSTER_ADMIN_POLICY,
+                    policy_arn=policy,
                     access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                     opts=self._child,
                 )
@@ -301,6 +308,9 @@ class Cluster(pulumi.ComponentResource):
             group_name,
             cluster_name=self.cluster.name,
             node_role_arn=role.arn,
+            # The control plane's minor: a version bump rolls the nodes after the control
+            # plane and the networking add-ons (docs/aws.md, EKS version and upgrades).
+            version=self.cluster.version,
             subnet_ids=list(subnet_ids),
             ami_type=_ami_type(group),
             capacity_type=capacity_type,
@@ -353,9 +363,10 @@ class Cluster(pulumi.ComponentResource):
         }
 
     def _kubeconfig(self) -> pulumi.Output[str]:
-        """Token from `aws eks get-token` as the first admin role (needs the AWS CLI)."""
+        """Token from `aws eks get-token` (needs the AWS CLI) with the credentials Pulumi
+        runs with: an admin role deploys, a view role previews; the access entries decide
+        what each may do."""
         config = self._config
-        admin_role = config.eks.admin_role_arns[0]
 
         def render(endpoint: str, ca_data: str, cluster: str) -> str:
             user = {
@@ -369,8 +380,6 @@ class Cluster(pulumi.ComponentResource):
                         config.region,
                         "--cluster-name",
                         cluster,
-                        "--role-arn",
-                        admin_role,
                     ],
                     "interactiveMode": "Never",
                 }
@@ -385,10 +394,8 @@ class Cluster(pulumi.ComponentResource):
                             "cluster": {"server": endpoint, "certificate-authority-data": ca_data},
                         }
                     ],
-                    "users": [{"name": "admin", "user": user}],
-                    "contexts": [
-                        {"name": cluster, "context": {"cluster": cluster, "user": "admin"}}
-                    ],
+                    "users": [{"name": "aws", "user": user}],
+                    "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": "aws"}}],
                     "current-context": cluster,
                 },
                 sort_keys=True,

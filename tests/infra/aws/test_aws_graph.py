@@ -87,15 +87,6 @@ def test_eks_control_plane(foundation_run: Run) -> None:
     assert cluster["version"] == aws_pins().eks_version
 
 
-def test_admin_roles_get_access_entries(foundation_run: Run) -> None:
-    entries = foundation_run.of_type("aws:eks/accessEntry:AccessEntry")
-    associations = foundation_run.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
-    admins = foundation_run.config.eks.admin_role_arns
-    assert sorted(e.inputs["principalArn"] for e in entries) == sorted(admins)
-    assert sorted(a.inputs["principalArn"] for a in associations) == sorted(admins)
-    assert {a.inputs["accessScope"]["type"] for a in associations} == {"cluster"}
-
-
 def test_addons_are_the_pinned_ones(foundation_run: Run) -> None:
     addons = {
         a.inputs["addonName"]: a.inputs
