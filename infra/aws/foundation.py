@@ -1,8 +1,9 @@
 """The AWS foundation beneath the Kubernetes platform: one component composing the rest.
 
 `AwsFoundation` builds the KMS keys, the VPC, EKS, the S3 buckets with their Pod Identity
-roles and, per service, the managed data service the stack chose. The platform then runs
-on `kubernetes_provider` and uses `external_services` instead of in-cluster counterparts.
+roles, the app image's ECR repository and, per service, the managed data service the stack
+chose. The platform then runs on `kubernetes_provider` and uses `external_services`
+instead of in-cluster counterparts.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pulumi_kubernetes as k8s
 from infra.aws.amazonmq import ManagedRabbitmq
 from infra.aws.config import AwsConfig
 from infra.aws.dns import AcmeDns
+from infra.aws.ecr import ImageRepository
 from infra.aws.eks import Cluster
 from infra.aws.elasticache import ManagedRedis
 from infra.aws.kms import EncryptionKeys
@@ -92,6 +94,11 @@ class AwsFoundation(pulumi.ComponentResource):
         if platform.edge.issuer == "acme" and acme.hosted_zone_id is not None:
             AcmeDns(f"{name}-acme-dns", config, acme.hosted_zone_id, cluster.cluster.name, child)
         storage = Storage(f"{name}-storage", config, cluster.cluster.name, keys.data.arn, child)
+        images = ImageRepository(f"{name}-ecr", config, keys.data.arn, child)
+        # Stack outputs of the AWS layer: where to push the app image (docs/aws.md) and
+        # the cluster for `aws eks update-kubeconfig --name`.
+        pulumi.export("imageRepositoryUrl", images.url)
+        pulumi.export("clusterName", cluster.cluster.name)
         self.kubernetes_provider = cluster.kubernetes_provider
         self.external_services = replace(
             self._managed_services(name, config, network, cluster, storage, keys, child),
@@ -106,6 +113,7 @@ class AwsFoundation(pulumi.ComponentResource):
                 "load_balancer_security_group_id": load_balancer.id,
                 "files_bucket": storage.files.bucket.bucket,
                 "backup_bucket": storage.backups.bucket.bucket,
+                "image_repository_url": images.url,
             }
         )
 

@@ -29,6 +29,11 @@ def computed_outputs(resource_type: str, name: str, inputs: Mapping[str, Any]) -
         return {"primaryEndpointAddress": f"master.{host}"}
     if resource_type == "aws:s3/bucket:Bucket":
         return {"arn": f"arn:aws:s3:::{inputs.get('bucket', name)}"}
+    if resource_type == "aws:ecr/repository:Repository":
+        from infra.mocks import MOCK_ACCOUNT, MOCK_REGION
+
+        registry = f"{MOCK_ACCOUNT}.dkr.ecr.{MOCK_REGION}.amazonaws.com"
+        return {"repositoryUrl": f"{registry}/{inputs.get('name', name)}"}
     if resource_type == "aws:kms/key:Key":
         return {"keyId": f"key-{name}"}
     return {}

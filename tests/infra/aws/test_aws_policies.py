@@ -75,6 +75,14 @@ ENCRYPTED_AT_REST: dict[str, Callable[[Run, RegisteredResource], bool]] = {
         r.inputs["parameters"]["encrypted"] == "true" and bool(r.inputs["parameters"]["kmsKeyId"])
     ),
     "aws:kms/key:Key": lambda _, r: r.inputs["enableKeyRotation"] is True,
+    # The stack's data key, not ECR's default AES-256 with an AWS-owned key.
+    "aws:ecr/repository:Repository": lambda _, r: (
+        [
+            (c["encryptionType"], c["kmsKey"].rsplit(":", 1)[-1])
+            for c in r.inputs["encryptionConfigurations"]
+        ]
+        == [("KMS", "orgo-keys-data")]
+    ),
 }
 
 
@@ -92,6 +100,7 @@ def test_every_data_store_is_encrypted_at_rest(any_run: Run) -> None:
         "aws:cloudwatch/logGroup:LogGroup",
         "aws:ec2/launchTemplate:LaunchTemplate",
         "aws:eks/cluster:Cluster",
+        "aws:ecr/repository:Repository",
     } <= checked
 
 
@@ -232,6 +241,7 @@ PROTECTED = (
     "aws:s3/bucket:Bucket",
     "aws:elasticache/replicationGroup:ReplicationGroup",
     "aws:mq/broker:Broker",
+    "aws:ecr/repository:Repository",
 )
 
 
