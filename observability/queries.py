@@ -13,6 +13,7 @@ say so in `targets`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from observability import dashboards, rules
@@ -65,3 +66,32 @@ def dashboard_queries(config: Config) -> list[Query]:
 
 def all_queries(config: Config = DEFAULT) -> list[Query]:
     return rule_queries(config) + dashboard_queries(config)
+
+
+JOB_SELECTOR = re.compile(r'\bjob=~?"([^"]+)"')
+
+
+def selected_jobs(config: Config = DEFAULT) -> set[str]:
+    """Scrape jobs the rules and dashboards select, `job=~"a|b"` split into its alternatives."""
+    return {
+        job
+        for query in all_queries(config)
+        for match in JOB_SELECTOR.findall(query.expr)
+        for job in match.split("|")
+    }
+
+
+def not_on_kubernetes(config: Config = DEFAULT) -> dict[str, str]:
+    """Selected jobs that have no scrape target on Kubernetes, and why."""
+    return {
+        config.jobs.blackbox: "no blackbox exporter on Kubernetes: the Gateway's certificates "
+        "are cert-manager Certificates, renewed by cert-manager",
+        config.jobs.prometheus: "kube-prometheus-stack names Prometheus's own job "
+        "monitoring-prometheus and its Prometheus alerts (PrometheusRuleFailures among them) "
+        "select that name; renaming it would silence them",
+    }
+
+
+def kubernetes_jobs(config: Config = DEFAULT) -> set[str]:
+    """The jobs a Kubernetes platform must scrape for the rules and dashboards to work."""
+    return selected_jobs(config) - set(not_on_kubernetes(config))

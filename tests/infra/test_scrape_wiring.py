@@ -14,23 +14,20 @@ import yaml
 
 from infra.versions import REPO_ROOT
 from observability.config import Config
-from observability.queries import all_queries
+from observability.queries import (
+    all_queries,
+    kubernetes_jobs,
+    not_on_kubernetes,
+    selected_jobs,
+)
 
 Objects = Callable[[str], list[dict[str, Any]]]
 STACKS = ("dev", "staging")
 CONTRACT = Config()
-JOB_SELECTOR = re.compile(r'\bjob=~?"([^"]+)"')
 PG_SERIES = re.compile(r"\bpg_[a-z_]+\b")
 # The backup outcome times: orgo-backup's on hosts, CloudNativePG's renamed on Kubernetes.
 BACKUP_SERIES = re.compile(r"\borgo_backup_[a-z_]+\b")
-# Jobs of the shared rules with no Kubernetes scrape target, and why.
-NOT_ON_KUBERNETES = {
-    CONTRACT.jobs.blackbox: "no blackbox exporter on Kubernetes: the Gateway's certificates "
-    "are cert-manager Certificates, renewed by cert-manager",
-    CONTRACT.jobs.prometheus: "kube-prometheus-stack names Prometheus's own job "
-    "monitoring-prometheus and its Prometheus alerts (PrometheusRuleFailures among them) "
-    "select that name; renaming it would silence them",
-}
+NOT_ON_KUBERNETES = not_on_kubernetes(CONTRACT)
 # kube-prometheus-stack components with replicas: (replicas path, PDB values path).
 CHART_REPLICATED = (
     ("prometheus.prometheusSpec.replicas", "prometheus.podDisruptionBudget"),
@@ -42,13 +39,6 @@ CHART_REPLICATED = (
 def expressions() -> Iterator[str]:
     """Every PromQL expression of the rules and the dashboards' panels."""
     return (query.expr for query in all_queries(CONTRACT))
-
-
-def selected_jobs() -> set[str]:
-    """Job names the expressions select, `job=~"a|b"` split into its alternatives."""
-    return {
-        job for expr in expressions() for m in JOB_SELECTOR.findall(expr) for job in m.split("|")
-    }
 
 
 def environment(stack: str) -> str:
@@ -107,7 +97,7 @@ def scrape_sources(objects: Objects, charts: Objects, stack: str) -> set[str]:
 
 
 def test_the_shared_rules_select_jobs() -> None:
-    jobs = selected_jobs()
+    jobs = selected_jobs(CONTRACT)
     expected = {CONTRACT.jobs.node, CONTRACT.jobs.postgres, CONTRACT.jobs.redis}
     assert expected | {CONTRACT.jobs.rabbitmq} <= jobs, jobs
     assert set(NOT_ON_KUBERNETES) <= jobs, "an exception names a job no rule uses any more"
@@ -117,7 +107,7 @@ def test_the_shared_rules_select_jobs() -> None:
 def test_every_selected_job_has_a_scrape_source(
     objects: Objects, charts: Objects, stack: str
 ) -> None:
-    missing = selected_jobs() - set(NOT_ON_KUBERNETES) - scrape_sources(objects, charts, stack)
+    missing = kubernetes_jobs(CONTRACT) - scrape_sources(objects, charts, stack)
     assert not missing, f"{stack}: no ServiceMonitor/PodMonitor/chart value names job {missing}"
 
 
