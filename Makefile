@@ -66,6 +66,14 @@ manifests: sync helm ## render every Kubernetes object of STACK (default dev) to
 plan: sync helm ## write every resource of STACK (e.g. prod) to build/plan/STACK.json + manifests
 	$(RUN) python -m infra.render plan --stack $(STACK)
 
+# Against the cluster of the current kubeconfig context, or the stack's kubernetes:context
+# (CONTEXT=..., KUBECONFIG=...). WAIT=900: re-run failing checks for up to 900 s.
+CONTEXT ?=
+WAIT ?=
+.PHONY: verify
+verify: sync helm ## check the deployed platform of STACK against its render (WAIT=seconds, CONTEXT=)
+	$(RUN) python -m verify --stack $(STACK) $(if $(CONTEXT),--context $(CONTEXT)) $(if $(WAIT),--wait --timeout $(WAIT))
+
 .PHONY: test
 test: sync system-deps helm ## everything CI runs
 	$(RUN) pytest $(PYTEST_ARGS) tests
