@@ -30,18 +30,35 @@ class Expectations:
         """The objects that have a health of their own, with the rule for their kind."""
         found = []
         for obj in self.objects:
-            rule = _rule(obj)
+            rule = self._rule(obj)
             if rule is not None:
                 found.append((obj, rule))
         return found
 
-
-def _rule(obj: Obj) -> Callable[[Obj], health.Health] | None:
-    workload = health.WORKLOADS.get(str(obj["kind"]))
-    if workload is not None:
-        declared = health.declared_replicas(obj)
+    def _rule(self, obj: Obj) -> Callable[[Obj], health.Health] | None:
+        workload = health.WORKLOADS.get(str(obj["kind"]))
+        if workload is None:
+            return health.rule_for(obj)
+        declared = self.declared_replicas(obj)
         return lambda live: workload(live, declared)
-    return health.rule_for(obj)
+
+    def declared_replicas(self, obj: Obj) -> int:
+        """spec.replicas, or the minReplicas of the HorizontalPodAutoscaler that owns it
+        (the chart then leaves spec.replicas to the autoscaler)."""
+        for hpa in self.objects:
+            target = hpa.get("spec", {}).get("scaleTargetRef", {})
+            same = hpa["metadata"].get("namespace") == obj["metadata"].get("namespace")
+            if (
+                hpa["kind"] == "HorizontalPodAutoscaler"
+                and same
+                and (
+                    target.get("kind"),
+                    target.get("name"),
+                )
+                == (obj["kind"], obj["metadata"]["name"])
+            ):
+                return int(hpa["spec"].get("minReplicas", 1))
+        return int(obj.get("spec", {}).get("replicas", 1))
 
 
 def label(obj: Obj) -> str:

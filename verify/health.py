@@ -119,10 +119,6 @@ WORKLOADS: dict[str, Callable[[Obj, int], Health]] = {
 }
 
 
-def declared_replicas(obj: Obj) -> int:
-    return int(obj.get("spec", {}).get("replicas", 1))
-
-
 def cnpg_cluster(obj: Obj) -> Health:
     # CloudNativePG: phase "Cluster in healthy state" and the Ready condition.
     status = _status(obj)
@@ -216,6 +212,27 @@ CUSTOM_RESOURCES: dict[tuple[str, str], Callable[[Obj], Health]] = {
     ("gateway.envoyproxy.io", "SecurityPolicy"): envoy_policy,
 }
 READY_CONDITION_GROUPS = {"rabbitmq.com"}
+
+
+def prometheus_operator(obj: Obj) -> Health:
+    """Prometheus and Alertmanager objects: Available (pods up) and Reconciled."""
+    return conditions_true(_status(obj).get("conditions"), "Available", "Reconciled")
+
+
+CUSTOM_RESOURCES |= {
+    ("monitoring.coreos.com", "Prometheus"): prometheus_operator,
+    ("monitoring.coreos.com", "Alertmanager"): prometheus_operator,
+}
+# Custom resources whose operators document no health status: they only have to exist
+# (their effect is checked elsewhere: scraped jobs, loaded rules, the proxies' rollout).
+EXISTENCE_ONLY = {
+    ("monitoring.coreos.com", "ServiceMonitor"): "Prometheus's up per job",
+    ("monitoring.coreos.com", "PodMonitor"): "Prometheus's up per job",
+    ("monitoring.coreos.com", "PrometheusRule"): "Prometheus's rule health",
+    ("gateway.envoyproxy.io", "EnvoyProxy"): "the Gateway's Programmed condition",
+    # Its status only records schedule times; the backup alerts watch the outcomes.
+    ("postgresql.cnpg.io", "ScheduledBackup"): "the PostgreSQL backup alerts",
+}
 
 
 def rule_for(obj: Obj) -> Callable[[Obj], Health] | None:
