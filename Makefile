@@ -87,7 +87,7 @@ observability: sync ## regenerate rules, routes, dashboards and Elastic files fr
 	$(RUN) python -m observability.generate
 
 .PHONY: lint
-lint: sync ## ruff check, ruff format --check, mypy strict on app/, infra/ and observability/
+lint: sync ## ruff check, ruff format --check, mypy strict on app/, infra/, observability/, verify/
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
