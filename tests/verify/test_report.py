@@ -88,9 +88,9 @@ def kubeconfig(path: Path, server: str) -> Path:
     return path
 
 
-def verify(*args: str) -> subprocess.CompletedProcess[str]:
+def verify(*args: str, stack: str = "dev") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "verify", "--stack", "dev", *args],
+        [sys.executable, "-m", "verify", "--stack", stack, *args],
         capture_output=True,
         text=True,
         timeout=60,
@@ -126,12 +126,6 @@ def test_a_missing_kubeconfig_or_context_is_named(tmp_path: Path) -> None:
 
 def test_an_unknown_stack_is_named(tmp_path: Path) -> None:
     config = kubeconfig(tmp_path / "config", "https://127.0.0.1:1")
-    result = subprocess.run(
-        [sys.executable, "-m", "verify", "--stack", "nostack", "--kubeconfig", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = verify("--kubeconfig", str(config), stack="nostack")
     assert result.returncode == 2
     assert "error: no stack file Pulumi.nostack.yaml (stacks: dev, " in result.stderr
