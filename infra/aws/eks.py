@@ -22,6 +22,9 @@ CLUSTER_VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolic
 ADDONS_BEFORE_NODES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
 # metrics-server serves the resource metrics API the HorizontalPodAutoscalers read.
 ADDONS_AFTER_NODES = ("coredns", "aws-ebs-csi-driver", "metrics-server")
+# Add-on settings that differ from AWS's defaults. The VPC CNI enforces NetworkPolicies only
+# when asked: every namespace's policies (and the API's trust of the pod networks) rely on it.
+ADDON_CONFIGURATION = {"vpc-cni": {"enableNetworkPolicy": "true"}}
 # Add-ons that call AWS APIs, the service account they run as and the policy they need.
 ADDON_IDENTITIES = {
     "vpc-cni": ("aws-node", "AmazonEKS_CNI_Policy"),
@@ -254,6 +257,11 @@ class Cluster(pulumi.ComponentResource):
                     cluster_name=self.cluster.name,
                     addon_name=addon,
                     addon_version=versions[addon],
+                    configuration_values=(
+                        json.dumps(ADDON_CONFIGURATION[addon])
+                        if addon in ADDON_CONFIGURATION
+                        else None
+                    ),
                     resolve_conflicts_on_create="OVERWRITE",
                     resolve_conflicts_on_update="OVERWRITE",
                     pod_identity_associations=identities,

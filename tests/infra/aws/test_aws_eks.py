@@ -53,6 +53,16 @@ def test_metrics_server_runs_as_an_addon_once_nodes_exist(foundation_run: Run) -
     assert node_groups and node_groups <= addon.dependencies
 
 
+def test_the_vpc_cni_enforces_network_policies(foundation_run: Run) -> None:
+    """Without it EKS ignores every NetworkPolicy the platform declares."""
+    cni = next(
+        a
+        for a in foundation_run.of_type("aws:eks/addon:Addon")
+        if a.inputs["addonName"] == "vpc-cni"
+    )
+    assert json.loads(cni.inputs["configurationValues"])["enableNetworkPolicy"] == "true"
+
+
 def test_support_policy_defaults_to_standard(foundation_run: Run) -> None:
     cluster = foundation_run.one("aws:eks/cluster:Cluster").inputs
     assert cluster["upgradePolicy"] == {"supportType": "STANDARD"}
