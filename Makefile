@@ -13,6 +13,12 @@ IMAGE ?=
 ENGINE ?= podman
 KIND_CLUSTER ?= kind
 K3D_CLUSTER ?= k3s-default
+# Pinned charts and operator manifests come from this mirror when it exists (the offline
+# one beside the repository on the build machine), else from upstream into .cache/.
+CHART_MIRROR ?= $(wildcard $(abspath ../shared/helm-mirror))
+ifneq ($(CHART_MIRROR),)
+export ORGO_CHART_MIRROR ?= $(CHART_MIRROR)
+endif
 
 .PHONY: help
 help: ## list the verbs
@@ -59,7 +65,7 @@ image-k3d: image ## import the app image into k3d (K3D_CLUSTER=k3s-default)
 	@IMAGE=$(IMAGE) ENGINE=$(ENGINE) K3D_CLUSTER=$(K3D_CLUSTER) scripts/image.sh k3d
 
 .PHONY: manifests
-manifests: sync helm ## render every Kubernetes object of STACK (default dev) to build/manifests/STACK/
+manifests: sync helm ## render every Kubernetes object of STACK (default dev), operators included, to build/manifests/STACK/
 	$(RUN) python -m infra.render manifests --stack $(STACK)
 
 .PHONY: plan

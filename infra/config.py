@@ -25,6 +25,9 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from infra import artefacts
+from infra.versions import versions
+
 if TYPE_CHECKING:
     from infra.aws.config import AwsConfig
     from infra.versions import ImagePin
@@ -245,12 +248,28 @@ class EdgeConfig(_Model):
         return self
 
 
+class MetricsServerConfig(_Model):
+    """metrics-server from its chart, for the HPA: on clusters without one (kind; k3d/k3s
+    and managed clusters bring their own, EKS as an add-on)."""
+
+    enabled: bool = False
+    # Skip verifying the kubelets' serving certificates: only for kind (self-signed).
+    kubelet_insecure_tls: bool = False
+
+
 class PlatformConfig(_Model):
     environment: Literal["dev", "staging", "prod"]
     domain: Hostname
-    # Kubernetes minor version the manifests target (and are validated against).
-    kubernetes_version: Annotated[str, Field(pattern=r"^1\.(2[5-9]|3[0-7])$")] = "1.33"
+    # Kubernetes minor the stack targets (charts render for it); within versions.yaml's
+    # supported range on any cluster (the EKS version pin decides on AWS stacks).
+    kubernetes_version: Annotated[str, Field(pattern=r"^1\.[0-9]{2}$")] = Field(
+        default_factory=lambda: versions().kubernetes.default
+    )
     storage_class: str | None = None  # None: the cluster's default StorageClass
+    # Folder laid out like the offline chart mirror (index.json + files), relative to the
+    # project root or absolute; None: download from upstream. ORGO_CHART_MIRROR overrides.
+    chart_mirror: Annotated[str, Field(pattern=r"^\S+$")] | None = None
+    metrics_server: MetricsServerConfig = MetricsServerConfig()
     # Set: `pulumi up` writes the manifests here instead of applying them (docs/gitops.md).
     render_yaml_to_directory: RelativePath | None = None
     # The cluster's pod network(s): the API trusts X-Forwarded-For only from connections
@@ -313,6 +332,7 @@ def parse_stack_config(raw: Mapping[str, Any]) -> StackConfig:
     _refuse_unknown_keys(raw, platform)
     aws_raw = raw.get("aws")
     if aws_raw is None:
+        _refuse_unsupported_kubernetes(platform)
         return StackConfig(platform=platform, aws=None)
     if platform.render_yaml_to_directory is not None:
         raise ConfigError(
@@ -324,6 +344,16 @@ def parse_stack_config(raw: Mapping[str, Any]) -> StackConfig:
 
     aws = _validate(AwsConfig, aws_raw, f"{CONFIG_NAMESPACE}:aws")
     return StackConfig(platform=platform, aws=aws)
+
+
+def _refuse_unsupported_kubernetes(platform: PlatformConfig) -> None:
+    supported = versions().kubernetes
+    if not supported.covers(platform.kubernetes_version):
+        raise ConfigError(
+            f"invalid stack config:\n  {CONFIG_NAMESPACE}:platform.kubernetesVersion:"
+            f" {platform.kubernetes_version} is outside the supported range {supported}"
+            " (versions.yaml kubernetes:)"
+        )
 
 
 def _refuse_unknown_keys(raw: Mapping[str, Any], platform: PlatformConfig) -> None:
@@ -346,8 +376,12 @@ def _stack_keys() -> list[str]:
 
 
 def load_stack_config() -> StackConfig:
-    """Reads the stack's `orgo:` keys (`platform`, `aws`, receiver secrets) and validates."""
+    """Reads the stack's `orgo:` keys (`platform`, `aws`, receiver secrets), validates them
+    and resolves every pinned chart and manifest (infra.artefacts): a bad key or a missing
+    artefact stops the program before it declares any resource."""
     config = pulumi.Config(CONFIG_NAMESPACE)
     raw: dict[str, Any] = dict.fromkeys(_stack_keys())
     raw.update(platform=config.get_object("platform"), aws=config.get_object("aws"))
-    return parse_stack_config(raw)
+    stack = parse_stack_config(raw)
+    artefacts.prepare(stack.platform.chart_mirror)
+    return stack

@@ -8,20 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from google.protobuf import json_format  # type: ignore[import-untyped]
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 
-from infra.versions import REPO_ROOT
+from infra.helm import helm_template
 
-HELM = REPO_ROOT / ".tools" / "bin" / "helm"
 SECRET_MASK = "[secret]"  # noqa: S105 (the mask, not a secret)
 MOCK_ACCOUNT = "123456789012"
 MOCK_REGION = "us-east-1"
@@ -95,34 +91,6 @@ class RecordingMonitor(MockMonitor):
             )
         )
         return response
-
-
-def helm_template(release: str, chart: Path, namespace: str, values: dict[str, Any]) -> list[Any]:
-    """`helm template` of a local chart: the objects, in helm's order."""
-    if not HELM.exists():
-        raise FileNotFoundError(f"{HELM} is missing: run `make helm` (scripts/install-helm.sh)")
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=True) as values_file:
-        json.dump(values, values_file)
-        values_file.flush()
-        rendered = subprocess.run(  # noqa: S603 (fixed binary, arguments from our program)
-            [
-                str(HELM),
-                "template",
-                release,
-                str(chart),
-                "--namespace",
-                namespace,
-                "--include-crds",
-                "--values",
-                values_file.name,
-            ],
-            check=False,
-            capture_output=True,
-            text=True,
-        )
-    if rendered.returncode != 0:
-        raise RuntimeError(f"helm template {chart.name} failed: {rendered.stderr.strip()}")
-    return [doc for doc in yaml.safe_load_all(rendered.stdout) if doc]
 
 
 def _mock_password(name: str, length: int) -> str:

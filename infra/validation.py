@@ -1,21 +1,19 @@
 """Strict validation of rendered Kubernetes objects.
 
-Core kinds: kubernetes-validate in strict mode (unknown fields fail) for the stack's
-Kubernetes version. Custom resources: the CRD's JSON schema from a schema directory
-(layout `<group>/<kind>_<version>.json`), made strict the way Kubernetes effectively is:
-an object schema that lists `properties` without `additionalProperties` or
-`x-kubernetes-preserve-unknown-fields` is closed (Kubernetes would silently prune the
-unknown field, so a typo would be lost). A custom resource without a schema is an error.
+Built-in kinds: kubernetes-validate in strict mode (unknown fields fail) for a Kubernetes
+version. Custom resources: the openAPIV3Schema of their CRD **from the same render** (the
+CRDs the pinned charts and manifests install), made strict the way Kubernetes
+effectively is: an object schema that lists `properties` without `additionalProperties`
+or `x-kubernetes-preserve-unknown-fields` is closed (Kubernetes would silently prune the
+unknown field, so a typo would be lost). A custom resource without a CRD is an error.
 """
 
 from __future__ import annotations
 
 import copy
-import functools
-import json
 import re
 from collections.abc import Iterable
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]
@@ -23,10 +21,6 @@ import kubernetes_validate  # type: ignore[import-untyped]
 
 # Go RE2 allows an inline flag group mid-pattern, "(?i)rest"; Python wants "(?i:rest)".
 _INLINE_FLAG = re.compile(r"\(\?([a-z]+)\)(.*)$")
-
-
-class SchemaMissingError(LookupError):
-    pass
 
 
 def _python_pattern(pattern: str) -> str:
@@ -57,51 +51,66 @@ def _strict(schema: Any) -> Any:
     return out
 
 
-@functools.cache
-def _crd_validator(path: Path) -> jsonschema.Draft7Validator:
-    return jsonschema.Draft7Validator(_strict(json.loads(path.read_text(encoding="utf-8"))))
+def _with_object_envelope(schema: dict[str, Any]) -> dict[str, Any]:
+    """CRD schemas leave apiVersion/kind/metadata to the API server: admit them."""
+    properties = dict(schema.get("properties", {}))
+    for field in ("apiVersion", "kind"):
+        properties.setdefault(field, {"type": "string"})
+    properties.setdefault("metadata", {"type": "object"})
+    return {**schema, "properties": properties}
 
 
-def crd_schema_path(obj: dict[str, Any], schema_dirs: Iterable[Path]) -> Path:
-    group, _, version = str(obj["apiVersion"]).rpartition("/")
-    name = f"{str(obj['kind']).lower()}_{version}.json"
-    for folder in schema_dirs:
-        candidate = folder / group / name
-        if candidate.exists():
-            return candidate
-    raise SchemaMissingError(
-        f"no JSON schema for {obj['apiVersion']} {obj['kind']} ({group}/{name})"
-    )
+@dataclass(frozen=True)
+class CrdSchemas:
+    """(apiVersion, kind) -> strict validator, for every served version of every CRD."""
+
+    validators: dict[tuple[str, str], jsonschema.Draft7Validator]
+
+    @classmethod
+    def from_objects(cls, objects: Iterable[dict[str, Any]]) -> CrdSchemas:
+        validators = {}
+        for crd in objects:
+            if crd.get("kind") != "CustomResourceDefinition":
+                continue
+            spec = crd["spec"]
+            for version in spec["versions"]:
+                schema = (version.get("schema") or {}).get("openAPIV3Schema")
+                if not version.get("served", True) or schema is None:
+                    continue
+                api_version = f"{spec['group']}/{version['name']}"
+                strict = _strict(_with_object_envelope(schema))
+                validators[(api_version, spec["names"]["kind"])] = jsonschema.Draft7Validator(
+                    strict
+                )
+        return cls(validators)
+
+    def validator(self, obj: dict[str, Any]) -> jsonschema.Draft7Validator | None:
+        return self.validators.get((str(obj["apiVersion"]), str(obj["kind"])))
 
 
-# API groups under k8s.io that are installed as CRDs, not built into Kubernetes.
-CRD_GROUPS_UNDER_K8S_IO = {"gateway.networking.k8s.io"}
-
-
-def is_core_kind(obj: dict[str, Any]) -> bool:
+def is_core_kind(obj: dict[str, Any], crds: CrdSchemas) -> bool:
     """Built into Kubernetes (validated by kubernetes-validate) rather than a CRD's kind."""
-    group = obj["apiVersion"].rpartition("/")[0]
-    if group in CRD_GROUPS_UNDER_K8S_IO:
+    if crds.validator(obj) is not None:
         return False
+    group = obj["apiVersion"].rpartition("/")[0]
     return "." not in group or group.endswith(".k8s.io")
 
 
-def validate(
-    obj: dict[str, Any], kubernetes_version: str, schema_dirs: Iterable[Path]
-) -> list[str]:
+def validate(obj: dict[str, Any], kubernetes_version: str, crds: CrdSchemas) -> list[str]:
     """Every problem of one object, as `Kind/name: path: message` lines (empty: valid)."""
     label = f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}"
-    if is_core_kind(obj):
+    if is_core_kind(obj, crds):
         try:
             kubernetes_validate.validate(copy.deepcopy(obj), kubernetes_version, strict=True)
         except kubernetes_validate.ValidationError as exc:
             where = "/".join(str(p) for p in exc.path)
             return [f"{label}: {where}: {exc.message}"]
+        except kubernetes_validate.SchemaNotFoundError:
+            return [f"{label}: no CRD in the render and no built-in {obj['apiVersion']} kind"]
         return []
-    try:
-        validator = _crd_validator(crd_schema_path(obj, schema_dirs))
-    except SchemaMissingError as exc:
-        return [f"{label}: {exc}"]
+    validator = crds.validator(obj)
+    if validator is None:
+        return [f"{label}: no CRD in the render for {obj['apiVersion']} {obj['kind']}"]
     return [
         f"{label}: {'/'.join(str(p) for p in error.absolute_path)}: {error.message}"
         for error in validator.iter_errors(obj)

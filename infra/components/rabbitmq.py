@@ -22,6 +22,7 @@ CLUSTER = "orgo-rabbitmq"
 VHOST = "orgo"
 USERNAME = "orgo"
 OPERATORS_NAMESPACE = "rabbitmq-system"
+WEBHOOK_PORT = 9443  # both operators' admission webhooks, called by the API server
 
 
 @dataclass(frozen=True)
@@ -52,13 +53,25 @@ class Rabbitmq(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self),
         )
         after_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        # Both release manifests declare the rabbitmq-system Namespace (with different
+        # labels): it is ours instead, with Pod Security labels and a baseline policy.
+        operators_namespace = PlatformNamespace(
+            f"{name}-operators-ns",
+            NamespaceArgs(name=OPERATORS_NAMESPACE, open_ports=(WEBHOOK_PORT,)),
+            pulumi.ResourceOptions(parent=self),
+        )
+        without_namespace = frozenset({"Namespace"})
         cluster_operator = remote.manifest(
-            f"{name}-cluster-operator", "rabbitmq-cluster-operator", after_ns
+            f"{name}-cluster-operator",
+            "rabbitmq-cluster-operator",
+            pulumi.ResourceOptions(parent=self, depends_on=[namespace, operators_namespace]),
+            without_namespace,
         )
         topology_operator = remote.manifest(
             f"{name}-topology-operator",
-            "rabbitmq-topology-operator",
+            "rabbitmq-messaging-topology-operator",
             pulumi.ResourceOptions(parent=self, depends_on=[cluster_operator]),
+            without_namespace,
         )
         cluster = k8s.apiextensions.CustomResource(
             f"{name}-cluster",

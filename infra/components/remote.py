@@ -1,4 +1,5 @@
-"""Installs of remote, pinned charts and operator manifests (versions.yaml)."""
+"""Installs of the pinned charts and operator manifests (versions.yaml), from the checked
+local files infra.artefacts resolves (a mirror, or the upstream download cache)."""
 
 from __future__ import annotations
 
@@ -7,26 +8,23 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.versions import versions
+from infra.artefacts import artefact, without_kinds
 
 
 def chart(
     name: str, key: str, namespace: pulumi.Input[str], values: Any, opts: pulumi.ResourceOptions
 ) -> k8s.helm.v4.Chart:
-    """A Helm chart rendered by Pulumi (Helm v4 Chart), CRDs and objects applied in order."""
-    pin = versions().charts[key]
-    oci = pin.repo.startswith("oci://")
+    """A Helm chart rendered by Pulumi (Helm v4 Chart), CRDs and objects applied in order.
+    The release is named after the resource (`name`), as Helm v4 Chart does by default."""
     return k8s.helm.v4.Chart(
-        name,
-        chart=f"{pin.repo}/{pin.chart}" if oci else pin.chart,
-        version=pin.version,
-        repository_opts=None if oci else {"repo": pin.repo},
-        namespace=namespace,
-        values=values,
-        opts=opts,
+        name, chart=str(artefact(key).path), namespace=namespace, values=values, opts=opts
     )
 
 
-def manifest(name: str, key: str, opts: pulumi.ResourceOptions) -> k8s.yaml.v2.ConfigFile:
-    """An operator's release manifest, applied as-is."""
-    return k8s.yaml.v2.ConfigFile(name, file=versions().operators[key].url, opts=opts)
+def manifest(
+    name: str, key: str, opts: pulumi.ResourceOptions, without: frozenset[str] = frozenset()
+) -> k8s.yaml.v2.ConfigFile:
+    """An operator's release manifest, applied as-is but for its objects of the kinds in
+    `without` (which another resource applies, e.g. a Namespace two manifests share)."""
+    path = without_kinds(key, without) if without else artefact(key).path
+    return k8s.yaml.v2.ConfigFile(name, file=str(path), opts=opts)

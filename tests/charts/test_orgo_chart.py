@@ -44,12 +44,10 @@ def test_lint_strict(values: tuple[str | Path, ...]) -> None:
 
 
 @pytest.mark.parametrize("values", [(), ("--values", PRODUCTION)], ids=["default", "production"])
-def test_rendered_objects_are_strictly_valid_and_restricted(
-    values: tuple[str | Path, ...], envoy_gateway_schemas: Path
-) -> None:
+def test_rendered_objects_are_strictly_valid_and_restricted(values: tuple[str | Path, ...]) -> None:
     objects = render(*values)
-    dirs = [*ks.schema_dirs(), envoy_gateway_schemas]
-    problems = [p for obj in objects for p in validate(obj, KUBERNETES_VERSION, dirs)]
+    crds = ks.pinned_crds()
+    problems = [p for obj in objects for p in validate(obj, KUBERNETES_VERSION, crds)]
     assert not problems, "\n".join(problems)
     assert all(o["metadata"]["namespace"] == "orgo" for o in objects)
     assert not [o for o in objects if o["kind"] == "Secret"], "the chart must not create Secrets"

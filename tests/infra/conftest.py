@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from infra.render import Run, kubernetes_objects, remote_installs, run
-from tests.infra import helm_mirror
+from infra.artefacts import MIRROR_ENV
+from infra.render import Render, Run, kubernetes_objects, remote_installs, render, run
+from tests.infra.k8s_support import HELM_MIRROR
 
 STACKS = ("dev", "staging")
 
@@ -23,6 +25,16 @@ def event_loop_for_pulumi() -> None:
         asyncio.get_event_loop()
     except RuntimeError:
         asyncio.set_event_loop(asyncio.new_event_loop())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def chart_mirror() -> None:
+    """The pinned charts and manifests come from the offline mirror beside the repository
+    (nothing is downloaded here), unless ORGO_CHART_MIRROR already names another one."""
+    os.environ.setdefault(MIRROR_ENV, str(HELM_MIRROR))
+    index = Path(os.environ[MIRROR_ENV]) / "index.json"
+    if not index.is_file():
+        pytest.fail(f"no chart mirror: {index} is missing ({MIRROR_ENV} or ../shared/helm-mirror)")
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +60,14 @@ def charts(rendered: Callable[[str], Run]) -> Callable[[str], list[dict[str, Any
 
 
 @pytest.fixture(scope="session")
-def envoy_gateway_schemas(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Envoy Gateway's CRD schemas (BackendTrafficPolicy, SecurityPolicy, ...), from its
-    mirrored chart, for objects the shared schema folders do not cover."""
-    return helm_mirror.write_crd_schemas("envoy-gateway", tmp_path_factory.mktemp("crds"))
+def platform(rendered: Callable[[str], Run]) -> Callable[[str], Render]:
+    """Everything `pulumi up` would apply for a stack: its objects and the objects of the
+    charts and manifests it installs (infra.render.render), once per stack."""
+    cache: dict[str, Render] = {}
+
+    def get(stack: str) -> Render:
+        if stack not in cache:
+            cache[stack] = render(rendered(stack))
+        return cache[stack]
+
+    return get

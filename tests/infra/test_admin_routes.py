@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ from infra.config import ConfigError, parse_stack_config
 from infra.program import PORT_FORWARDS
 from infra.render import Run, kubernetes_objects, run, stack_config_values
 from infra.validation import validate
+from tests.infra import k8s_support as ks
 from tests.infra.route_matching import backend_for, http_route_rules
 
 Objects = Callable[[str], list[dict[str, Any]]]
@@ -40,9 +40,7 @@ def routed_services(objects: list[dict[str, Any]]) -> set[str | None]:
     }
 
 
-def test_allowed_clients_reach_the_uis_through_an_allow_list(
-    objects: Objects, envoy_gateway_schemas: Path
-) -> None:
+def test_allowed_clients_reach_the_uis_through_an_allow_list(objects: Objects) -> None:
     dev = objects("dev")
     routes, policies = of_kind(dev, "HTTPRoute"), of_kind(dev, "SecurityPolicy")
     for app, (namespace, service) in ADMIN_UIS.items():
@@ -62,7 +60,7 @@ def test_allowed_clients_reach_the_uis_through_an_allow_list(
         assert authorization["rules"] == [
             {"name": "admin-cidrs", "action": "Allow", "principal": {"clientCIDRs": DEV_CIDRS}}
         ]
-        assert validate(policy, "1.33.0", [envoy_gateway_schemas]) == []
+        assert validate(policy, "1.36.0", ks.pinned_crds()) == []
     certificate = next(iter(of_kind(dev, "Certificate").values()))
     assert certificate["spec"]["dnsNames"] == [
         "orgo.localtest.me",

@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +16,7 @@ from infra.program import pod_networks
 from infra.render import kubernetes_objects, run, stack_config_values
 from infra.validation import validate
 from infra.versions import REPO_ROOT
+from tests.infra import k8s_support as ks
 from tests.infra.aws.conftest import get_run
 from tests.infra.route_matching import backend_for, http_route_rules
 
@@ -118,7 +118,7 @@ def test_bad_body_limit_names_the_key(value: int, expected: str) -> None:
     assert expected in str(error.value)
 
 
-def test_one_body_limit_for_the_app_and_the_gateway(envoy_gateway_schemas: Path) -> None:
+def test_one_body_limit_for_the_app_and_the_gateway() -> None:
     """orgo.maxBodyBytes sets ORGO_MAX_BODY_BYTES and the Gateway's limit on the API's
     route; the policy is valid for Envoy Gateway's CRD (the mirrored release)."""
     values = stack_config_values("staging")[0]
@@ -135,7 +135,7 @@ def test_one_body_limit_for_the_app_and_the_gateway(envoy_gateway_schemas: Path)
     assert policy["metadata"]["namespace"] == route["metadata"]["namespace"]
     assert policy["spec"]["requestBuffer"]["limit"] == 4194304
     assert settings(objects)["ORGO_MAX_BODY_BYTES"] == "4194304"
-    assert validate(policy, "1.33.0", [envoy_gateway_schemas]) == []
+    assert validate(policy, "1.36.0", ks.pinned_crds()) == []
 
 
 def selects_namespace(source: dict[str, Any], namespace: str) -> bool:

@@ -1,6 +1,6 @@
 """Grafana reads no Secret: its sidecars get a Role in the monitoring namespace for ConfigMaps
 only (no ClusterRole), and the dashboards live there. Checked on a real render of the
-mirrored kube-prometheus-stack with the values the program passes (../shared/helm-mirror)."""
+pinned kube-prometheus-stack with the values the program passes (infra.artefacts)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from infra import observability
+from infra.artefacts import artefact
 from infra.components.monitoring import GRAFANA_SIDECAR_ROLE, NAMESPACE
-from tests.infra import helm_mirror
+from infra.helm import helm_template
 
 Objects = Callable[[str], list[dict[str, Any]]]
 STACKS = ("dev", "staging")
@@ -27,7 +28,8 @@ def stack_values(charts: Objects, stack: str) -> dict[str, Any]:
 
 
 def render_stack(values: dict[str, Any]) -> list[dict[str, Any]]:
-    return helm_mirror.render("kube-prometheus-stack", NAMESPACE, values)
+    key = "kube-prometheus-stack"
+    return helm_template(key, artefact(key).path, NAMESPACE, values)
 
 
 def grafana_bindings(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -283,16 +282,13 @@ def test_prod_lite_is_cheaper_than_prod(stack: str) -> None:
     assert (nats, managed) == ((3, 2) if stack == "prod" else (1, 0))
 
 
-def test_kubernetes_objects_on_eks_are_strictly_valid(
-    stack_run: Run, envoy_gateway_schemas: Path
-) -> None:
+def test_kubernetes_objects_on_eks_are_strictly_valid(stack_run: Run) -> None:
     """What `make plan` writes to build/manifests/<stack>/, validated like the platform's
-    own stacks, against the EKS version's Kubernetes schemas and the CRD schemas."""
+    own stacks, against the EKS version's Kubernetes schemas and the pinned CRDs."""
     version = f"{stack_run.config.eks.version}.0"
-    dirs = [*ks.schema_dirs(), envoy_gateway_schemas]
     objects = kubernetes_objects(stack_run.resources)
     assert any(o["kind"] == "StorageClass" for o in objects)
-    problems = [p for obj in objects for p in validate(obj, version, dirs)]
+    problems = [p for obj in objects for p in validate(obj, version, ks.pinned_crds())]
     assert not problems, "\n".join(problems)
 
 
