@@ -13,6 +13,7 @@ from infra.components import k8s as kb
 from infra.components import remote
 from infra.components.monitoring import CONTRACT, job_relabeling
 from infra.components.namespace import NamespaceArgs, PlatformNamespace
+from infra.components.ordering import child_options
 from infra.config import PostgresConfig
 from infra.versions import versions
 from observability.config import BACKUP_FAILURE, BACKUP_SUCCESS
@@ -67,7 +68,7 @@ class Postgres(pulumi.ComponentResource):
             NamespaceArgs(name=NAMESPACE, allow_from=args.client_namespaces, open_ports=(9443,)),
             pulumi.ResourceOptions(parent=self),
         )
-        after_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        after_ns = child_options(self, opts, namespace)
         operator = remote.chart(
             f"{name}-operator",
             "cloudnative-pg",
@@ -82,7 +83,7 @@ class Postgres(pulumi.ComponentResource):
             string_data={"username": OWNER, "password": args.password},
             opts=after_ns,
         )
-        after_operator = pulumi.ResourceOptions(parent=self, depends_on=[operator, credentials])
+        after_operator = child_options(self, opts, operator, credentials)
         k8s.apiextensions.CustomResource(
             f"{name}-cluster",
             api_version="postgresql.cnpg.io/v1",

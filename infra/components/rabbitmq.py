@@ -14,6 +14,7 @@ from infra.components import k8s as kb
 from infra.components import remote
 from infra.components.monitoring import CONTRACT, scrape_monitor
 from infra.components.namespace import NamespaceArgs, PlatformNamespace
+from infra.components.ordering import child_options
 from infra.config import RabbitmqConfig
 from infra.versions import versions
 
@@ -52,7 +53,7 @@ class Rabbitmq(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self),
         )
-        after_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        after_ns = child_options(self, opts, namespace)
         # Both release manifests declare the rabbitmq-system Namespace (with different
         # labels): it is ours instead, with Pod Security labels and a baseline policy.
         operators_namespace = PlatformNamespace(
@@ -64,13 +65,13 @@ class Rabbitmq(pulumi.ComponentResource):
         cluster_operator = remote.manifest(
             f"{name}-cluster-operator",
             "rabbitmq-cluster-operator",
-            pulumi.ResourceOptions(parent=self, depends_on=[namespace, operators_namespace]),
+            child_options(self, opts, namespace, operators_namespace),
             without_namespace,
         )
         topology_operator = remote.manifest(
             f"{name}-topology-operator",
             "rabbitmq-messaging-topology-operator",
-            pulumi.ResourceOptions(parent=self, depends_on=[cluster_operator]),
+            child_options(self, opts, cluster_operator),
             without_namespace,
         )
         cluster = k8s.apiextensions.CustomResource(
@@ -79,7 +80,7 @@ class Rabbitmq(pulumi.ComponentResource):
             kind="RabbitmqCluster",
             metadata=kb.awaited({"name": CLUSTER, "namespace": NAMESPACE}, "AllReplicasReady"),
             spec=self._cluster_spec(args),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster_operator]),
+            opts=child_options(self, opts, cluster_operator),
         )
         selector = {"app.kubernetes.io/name": CLUSTER}
         if args.config.replicas > 1:
@@ -99,7 +100,7 @@ class Rabbitmq(pulumi.ComponentResource):
             string_data={"username": USERNAME, "password": args.password},
             opts=after_ns,
         )
-        topology = pulumi.ResourceOptions(parent=self, depends_on=[topology_operator, cluster])
+        topology = child_options(self, opts, topology_operator, cluster)
         reference = {"name": CLUSTER}
         self._topology(
             "vhost", "Vhost", {"name": VHOST, "rabbitmqClusterReference": reference}, topology

@@ -12,6 +12,7 @@ import pulumi_kubernetes as k8s
 from infra.components import k8s as kb
 from infra.components.monitoring import CONTRACT, scrape_monitor
 from infra.components.namespace import NamespaceArgs, PlatformNamespace
+from infra.components.ordering import child_options
 from infra.config import RedisConfig, Resources
 from infra.versions import versions
 
@@ -42,7 +43,7 @@ class Redis(pulumi.ComponentResource):
             NamespaceArgs(name=NAMESPACE, allow_from=args.client_namespaces),
             pulumi.ResourceOptions(parent=self),
         )
-        child = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        child = child_options(self, opts, namespace)
         selector = {"app.kubernetes.io/name": "redis", "app.kubernetes.io/instance": NAME}
         secret = k8s.core.v1.Secret(
             f"{name}-auth",
