@@ -1,5 +1,6 @@
-"""Redis: a small StatefulSet of our own on the official image (maintained, no operator),
-with password auth, optional persistence and a Prometheus exporter sidecar."""
+"""Redis protocol cache: a small StatefulSet of our own on the Valkey image (maintained,
+BSD-licensed, no operator), with password auth, optional persistence and a Prometheus
+exporter sidecar (redis_exporter speaks to Valkey as to Redis)."""
 
 from __future__ import annotations
 
@@ -118,7 +119,7 @@ class Redis(pulumi.ComponentResource):
                     "command": [
                         "sh",
                         "-c",
-                        'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli ping | grep -q PONG',
+                        'valkey-cli --no-auth-warning -a "$REDIS_PASSWORD" ping | grep -q PONG',
                     ]
                 },
                 "periodSeconds": 5,
