@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 from infra.components import k8s as kb
 from infra.components import remote
 from infra.components.namespace import NamespaceArgs, PlatformNamespace
+from infra.components.ordering import child_options
 from infra.config import EdgeConfig, Resources
 
 NAMESPACE = "edge"
@@ -98,7 +99,7 @@ class Edge(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self),
         )
-        after_ns = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        after_ns = child_options(self, opts, namespace)
         cert_manager = remote.chart(
             f"{name}-cert-manager",
             "cert-manager",
@@ -130,7 +131,7 @@ class Edge(pulumi.ComponentResource):
             },
             after_ns,
         )
-        after_charts = pulumi.ResourceOptions(parent=self, depends_on=[cert_manager, gateway])
+        after_charts = child_options(self, opts, cert_manager, gateway)
         admin = [admin_access(app, args.domain, cfg) for app in ADMIN_APPS]
         hostnames = [args.domain, *(a.hostname for a in admin if a.client_cidrs)]
         self._cr(

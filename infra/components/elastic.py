@@ -16,6 +16,7 @@ from infra import observability
 from infra.components import edge, remote
 from infra.components import k8s as kb
 from infra.components.namespace import NamespaceArgs, PlatformNamespace
+from infra.components.ordering import child_options
 from infra.config import ElasticConfig, Resources
 from infra.versions import versions
 from observability.config import DEFAULT
@@ -104,16 +105,16 @@ class Elastic(pulumi.ComponentResource):
                     "seccompProfile": {"type": "RuntimeDefault"},
                 },
             },
-            pulumi.ResourceOptions(parent=self, depends_on=[namespace, logs_namespace]),
+            child_options(self, opts, namespace, logs_namespace),
         )
-        after = pulumi.ResourceOptions(parent=self, depends_on=[operator])
+        after = child_options(self, opts, operator)
         version = versions().images["elasticsearch"].tag
         if args.snapshots is not None:
             k8s.core.v1.ServiceAccount(
                 f"{name}-snapshot-account",
                 metadata={"name": SNAPSHOT_SERVICE_ACCOUNT, "namespace": NAMESPACE},
                 automount_service_account_token=False,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+                opts=child_options(self, opts, namespace),
             )
         self._cr(
             "elasticsearch",

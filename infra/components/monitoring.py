@@ -20,6 +20,7 @@ from infra import observability
 from infra.components import edge, remote
 from infra.components import k8s as kb
 from infra.components.namespace import NamespaceArgs, PlatformNamespace
+from infra.components.ordering import child_options
 from infra.config import CONFIG_NAMESPACE, MonitoringConfig
 from observability.config import Config as ObservabilityConfig
 
@@ -88,7 +89,7 @@ class Monitoring(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self),
         )
-        child = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        child = child_options(self, opts, namespace)
         admin_password = random.RandomPassword(
             f"{name}-grafana-admin",
             length=32,
@@ -117,7 +118,7 @@ class Monitoring(pulumi.ComponentResource):
             "kube-prometheus-stack",
             NAMESPACE,
             self._values(args),
-            pulumi.ResourceOptions(parent=self, depends_on=[namespace, admin, sidecar_role]),
+            child_options(self, opts, namespace, admin, sidecar_role),
         )
         edge.admin_route(
             f"{name}-grafana-route",
@@ -180,6 +181,8 @@ class Monitoring(pulumi.ComponentResource):
             "kube-state-metrics": {"resources": kb.resources(kb.SIDECAR_RESOURCES)},
             "prometheus-node-exporter": {
                 "resources": kb.resources(kb.SIDECAR_RESOURCES),
+                # Host namespaces and paths are its Pod Security exception; nothing else.
+                "containerSecurityContext": kb.RESTRICTED_CONTAINER,
                 "prometheus": {"monitor": {"relabelings": job_relabeling(CONTRACT.jobs.node)}},
             },
             # The chart's node-exporter rules select job="node-exporter", which the job name
@@ -199,6 +202,7 @@ class Monitoring(pulumi.ComponentResource):
                 # dashboards (the Orgo chart renders them here) and the chart's datasources.
                 "rbac": {"namespaced": True, "useExistingRole": GRAFANA_SIDECAR_ROLE},
                 "sidecar": {
+                    "resources": kb.resources(kb.SIDECAR_RESOURCES),
                     "dashboards": {
                         "enabled": True,
                         "label": "grafana_dashboard",

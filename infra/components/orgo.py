@@ -14,6 +14,7 @@ from infra import observability
 from infra.components import edge
 from infra.components import k8s as kb
 from infra.components.namespace import NamespaceArgs, PlatformNamespace
+from infra.components.ordering import child_options, waiting_for
 from infra.config import PlatformConfig
 from infra.versions import REPO_ROOT, versions
 
@@ -72,7 +73,7 @@ class Orgo(pulumi.ComponentResource):
                 "ORGO_AMQP_URL": args.rabbitmq.url,
                 "ORGO_JWT_SECRET": jwt.result,
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+            opts=child_options(self, opts, namespace),
         )
         # Helm v3 Chart renders through an invoke (real `helm template` under the render
         # tool's mocks), so every object of our chart is validated; the resource name is
@@ -80,7 +81,11 @@ class Orgo(pulumi.ComponentResource):
         k8s.helm.v3.Chart(
             RELEASE,
             k8s.helm.v3.LocalChartOpts(
-                path=str(CHART), namespace=NAMESPACE, values=chart_values(args)
+                path=str(CHART),
+                namespace=NAMESPACE,
+                values=chart_values(args),
+                # the chart's objects are its children: they wait for what it waits for
+                transformations=[waiting_for(env)],
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[env]),
         )

@@ -31,7 +31,7 @@ FREE_FORM = {
 }
 # Keys that hold a Kubernetes structure the charts pass through with toYaml; the rendered
 # objects are validated against the Kubernetes schemas instead.
-PASSED_THROUGH = {"resources"}
+PASSED_THROUGH = {"resources", "securityContext", "containerSecurityContext", "podSecurityContext"}
 
 
 @functools.cache

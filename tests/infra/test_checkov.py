@@ -153,7 +153,6 @@ def unwaived(reports: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-@pytest.mark.xfail(strict=True, reason="Grafana's sidecars are sized in monitoring.py (last step)")
 @pytest.mark.parametrize("stack", ["dev", "staging"])
 def test_checkov_passes_over_the_whole_render(
     platform: Platform, stack: str, tmp_path: Path

@@ -58,11 +58,6 @@ def group_of(obj: dict[str, Any]) -> str:
     return str(obj["apiVersion"]).rpartition("/")[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="edge, monitoring, elastic and orgo pass their component's ordering to their"
-    " children in the last step (infra/components/ordering.py)",
-)
 @pytest.mark.parametrize("stack", STACKS)
 def test_custom_resources_wait_for_their_crd(platform: Platform, stack: str) -> None:
     stack_render = platform(stack)
@@ -146,11 +141,6 @@ def test_custom_resources_wait_for_their_operators_webhook(platform: Platform, s
     assert not problems, "\n".join(sorted(set(problems)))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="edge, monitoring, elastic and orgo pass their component's ordering to their"
-    " children in the last step (infra/components/ordering.py)",
-)
 @pytest.mark.parametrize("stack", STACKS)
 def test_namespaced_objects_wait_for_their_namespace(platform: Platform, stack: str) -> None:
     stack_render = platform(stack)
