@@ -11,6 +11,7 @@ import pulumi_random as random
 
 from infra.components.edge import AdminAccess, Edge, EdgeArgs, admin_access
 from infra.components.elastic import Elastic, ElasticArgs, SnapshotTarget
+from infra.components.metrics_server import MetricsServer, MetricsServerArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.orgo import NAMESPACE as ORGO_NAMESPACE
 from infra.components.orgo import Endpoint, Orgo, OrgoArgs
@@ -66,6 +67,8 @@ def deploy(cfg: StackConfig, external: ExternalServices | None = None) -> None:
         ),
         opts,
     )
+    if platform.metrics_server.enabled:
+        MetricsServer("metrics-server", MetricsServerArgs(platform.metrics_server), opts)
     grafana = admin_access("grafana", domain, platform.edge)
     kibana = admin_access("kibana", domain, platform.edge)
     monitoring = Monitoring(
