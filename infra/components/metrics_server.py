@@ -17,6 +17,7 @@ from infra.config import MetricsServerConfig, Resources
 NAMESPACE = "metrics-server"
 SECURE_PORT = 10250  # the API server's aggregation layer calls it here
 RESOURCES = Resources(cpu="50m", memory="64Mi")
+UID = 10001  # a high uid of its own (the chart's default, 1000, may be a host user's)
 
 
 @dataclass(frozen=True)
@@ -48,4 +49,10 @@ def chart_values(cfg: MetricsServerConfig) -> Any:
     # kind's kubelets serve self-signed certificates: only there is skipping their
     # verification acceptable (metricsServer.kubeletInsecureTls).
     args = ["--kubelet-insecure-tls"] if cfg.kubelet_insecure_tls else []
-    return {"args": args, "containerPort": SECURE_PORT, "resources": kb.resources(RESOURCES)}
+    return {
+        "args": args,
+        "containerPort": SECURE_PORT,
+        "resources": kb.resources(RESOURCES),
+        "podSecurityContext": kb.restricted_pod(UID),
+        "securityContext": {**kb.RESTRICTED_CONTAINER, "runAsUser": UID},
+    }
