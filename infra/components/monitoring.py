@@ -177,7 +177,12 @@ class Monitoring(pulumi.ComponentResource):
                 },
                 "config": alertmanager_config(cfg),
             },
-            "prometheusOperator": {"resources": kb.resources(kb.SIDECAR_RESOURCES)},
+            "prometheusOperator": {
+                "resources": kb.resources(kb.SIDECAR_RESOURCES),
+                # The webhook's certificate from cert-manager (Edge): the chart's own way
+                # makes it with Helm hook Jobs, which Helm v4 Chart does not run.
+                "admissionWebhooks": {"certManager": {"enabled": True}},
+            },
             "kube-state-metrics": {"resources": kb.resources(kb.SIDECAR_RESOURCES)},
             "prometheus-node-exporter": {
                 "resources": kb.resources(kb.SIDECAR_RESOURCES),
