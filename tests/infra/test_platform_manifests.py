@@ -321,3 +321,53 @@ def test_metrics_server_only_where_the_stack_asks_for_it(platform: Platform) -> 
     )
     args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
     assert "--kubelet-insecure-tls" in args  # kind's self-signed kubelet certificates
+
+
+# Secrets an operator creates for the custom resource it runs.
+OPERATOR_SECRETS = {("elastic", "orgo-es-http-certs-public"): "ECK, for Elasticsearch orgo"}
+
+
+def missing_mounted_secrets(objects: list[dict[str, Any]]) -> list[str]:
+    """Secrets a workload mounts (not optional) that neither a Secret nor a cert-manager
+    Certificate of the render creates: Helm hooks make some, and Helm v4 Chart skips hooks."""
+    made = {
+        (o["metadata"].get("namespace"), o["metadata"]["name"])
+        for o in objects
+        if o["kind"] == "Secret"
+    }
+    made |= {
+        (o["metadata"].get("namespace"), o["spec"]["secretName"])
+        for o in objects
+        if o["kind"] == "Certificate"
+    }
+    made |= set(OPERATOR_SECRETS)
+    missing = []
+    for pod in pods(objects):
+        if not pod.native:
+            continue
+        for volume in pod.spec.get("volumes", []):
+            secret = volume.get("secret") or {}
+            if (
+                secret
+                and not secret.get("optional")
+                and (pod.namespace, secret["secretName"]) not in made
+            ):
+                missing.append(f"{pod.namespace}/{pod.owner} mounts {secret['secretName']}")
+    return missing
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Envoy Gateway's TLS secrets come from its certgen Job, a Helm hook that Helm v4"
+    " Chart skips: infra/components/edge.py needs them from cert-manager (or the Job)",
+)
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_mounted_secret_is_created(platform: Platform, stack: str) -> None:
+    missing = missing_mounted_secrets(platform(stack).objects)
+    assert not missing, "\n".join(missing)
+
+
+def test_the_mounted_secret_check_sees_what_only_hooks_make(platform: Platform) -> None:
+    assert missing_mounted_secrets(platform("dev").objects) == [
+        "edge/Deployment/envoy-gateway mounts envoy-gateway"
+    ]
