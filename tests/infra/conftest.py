@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,11 +29,11 @@ def event_loop_for_pulumi() -> None:
 @pytest.fixture(scope="session", autouse=True)
 def chart_mirror() -> None:
     """The pinned charts and manifests come from the offline mirror beside the repository
-    (nothing is downloaded here), unless ORGO_CHART_MIRROR already names another one."""
-    os.environ.setdefault(MIRROR_ENV, str(HELM_MIRROR))
-    index = Path(os.environ[MIRROR_ENV]) / "index.json"
-    if not index.is_file():
-        pytest.fail(f"no chart mirror: {index} is missing ({MIRROR_ENV} or ../shared/helm-mirror)")
+    when there is one and ORGO_CHART_MIRROR names no other; without either, from upstream
+    into the download cache (GitHub's runners), which fails offline with the resolver's
+    message."""
+    if (HELM_MIRROR / "index.json").is_file():
+        os.environ.setdefault(MIRROR_ENV, str(HELM_MIRROR))
 
 
 @pytest.fixture(scope="session")
