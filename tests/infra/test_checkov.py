@@ -43,7 +43,7 @@ WAIVED: dict[str, tuple[str, list[str]]] = {
     ),
     "CKV_K8S_40": (
         "upstream images run as their own fixed non-root uid (65532, 1000, 1001, 472);"
-        " Pod Security restricted still holds (tests/infra/test_pod_security.py)",
+        " Pod Security restricted still holds (tests/infra/test_render_pod_security.py)",
         [
             "Deployment.edge.edge-cert-manager",
             "Deployment.edge.edge-cert-manager-cainjector",
@@ -104,14 +104,14 @@ WAIVED: dict[str, tuple[str, list[str]]] = {
     ),
     "CKV2_K8S_5": (
         "Grafana's sidecars list Secrets cluster-wide until wip-k8s makes its RBAC"
-        " namespaced; test_pod_security.py::test_grafana_reads_no_secrets_cluster_wide"
+        " namespaced; test_render_pod_security.py::test_grafana_reads_no_secrets_cluster_wide"
         " xfails strictly on the same role, so both go together",
         ["ClusterRoleBinding.default.monitoring-grafana-clusterrolebinding"],
     ),
     **{
         check: (
             "node-exporter: the documented Pod Security exception (host network, PID,"
-            " paths; tests/infra/test_pod_security.py EXCEPTIONS)",
+            " paths; tests/infra/test_render_pod_security.py EXCEPTIONS)",
             ["DaemonSet.monitoring.monitoring-stack-prometheus-node-exporter"],
         )
         for check in ("CKV_K8S_17", "CKV_K8S_19", "CKV_K8S_20", "CKV_K8S_28", "CKV_K8S_37")

@@ -106,11 +106,6 @@ def enforced(stack_render: Render) -> dict[str, str]:
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the ECK operator's seccomp profile and node-exporter's container context are set"
-    " in infra/components/elastic.py and monitoring.py (last step)",
-)
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_pod_is_restricted_or_a_documented_exception(platform: Platform, stack: str) -> None:
     stack_render = platform(stack)
