@@ -102,12 +102,6 @@ WAIVED: dict[str, tuple[str, list[str]]] = {
             "DaemonSet.monitoring.monitoring-stack-prometheus-node-exporter",
         ],
     ),
-    "CKV2_K8S_5": (
-        "Grafana's sidecars list Secrets cluster-wide until wip-k8s makes its RBAC"
-        " namespaced; test_render_pod_security.py::test_grafana_reads_no_secrets_cluster_wide"
-        " xfails strictly on the same role, so both go together",
-        ["ClusterRoleBinding.default.monitoring-grafana-clusterrolebinding"],
-    ),
     **{
         check: (
             "node-exporter: the documented Pod Security exception (host network, PID,"

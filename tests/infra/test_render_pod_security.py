@@ -172,11 +172,6 @@ def test_the_rbac_check_finds_a_cluster_wide_secret_reader(platform: Platform) -
     assert secret_readers([role], "grafana") == ["x: ['list'] on secrets"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Grafana's RBAC becomes namespaced in wip-k8s (infra/components/monitoring.py);"
-    " once merged this passes and strict xfail fails: remove this mark",
-)
 @pytest.mark.parametrize("stack", ["dev", "staging"])
 def test_grafana_reads_no_secrets_cluster_wide(platform: Platform, stack: str) -> None:
     readers = secret_readers(platform(stack).objects, "grafana")

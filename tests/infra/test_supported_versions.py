@@ -60,18 +60,7 @@ def stack_minor(stack: str) -> str:
 
 @pytest.mark.parametrize(
     "stack",
-    [
-        "dev",
-        "staging",
-        pytest.param(
-            "prod",
-            marks=pytest.mark.xfail(strict=True, reason="EKS stays at 1.34 until issue 14"),
-        ),
-        pytest.param(
-            "prod-lite",
-            marks=pytest.mark.xfail(strict=True, reason="EKS stays at 1.34 until issue 14"),
-        ),
-    ],
+    ["dev", "staging", "prod", "prod-lite"],
 )
 def test_every_stack_targets_the_supported_range(stack: str) -> None:
     assert SUPPORTED.covers(stack_minor(stack)), f"{stack}: {stack_minor(stack)} not in {SUPPORTED}"
