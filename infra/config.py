@@ -123,12 +123,16 @@ class ImageConfig(_Model):
     digest: ImageDigest | None = None
 
     def chart_values(self, default: ImagePin) -> dict[str, str]:
-        """The chart's `image` repository, tag and (when set) digest over `default`."""
+        """The chart's `image` repository, tag and (when set) digest over `default`. The
+        pinned digest belongs to the pinned image: it applies only where the stack keeps
+        both its repository and its tag."""
         values = {
             "repository": self.repository or default.repository,
             "tag": self.tag or default.tag,
         }
-        return values | ({"digest": self.digest} if self.digest else {})
+        pinned = default.digest if not (self.repository or self.tag) else None
+        digest = self.digest or pinned
+        return values | ({"digest": digest} if digest else {})
 
 
 class OrgoConfig(_Model):

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from infra.config import ConfigError, parse_stack_config
+from infra.config import ConfigError, ImageConfig, parse_stack_config
 from infra.render import kubernetes_objects, run, stack_config_values
-from infra.versions import REPO_ROOT, versions
+from infra.versions import REPO_ROOT, ImagePin, versions
 from tests.infra import k8s_support as ks
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
@@ -49,6 +49,13 @@ def test_repository_and_tag_from_stack_config() -> None:
 def test_a_digest_deploys_by_digest() -> None:
     pin = versions().images["orgo"]
     assert app_images("dev", {"digest": DIGEST}) == {(f"{pin.ref}@{DIGEST}", "IfNotPresent")}
+
+
+def test_the_pinned_digest_applies_only_to_the_pinned_image() -> None:
+    pinned = ImagePin(repository="ghcr.io/o/orgo", tag="1.0.0", digest=DIGEST)
+    assert ImageConfig().chart_values(pinned)["digest"] == DIGEST
+    for override in ({"tag": "1.0.1"}, {"repository": ECR}):
+        assert "digest" not in ImageConfig.model_validate(override).chart_values(pinned)
 
 
 @pytest.mark.parametrize(
