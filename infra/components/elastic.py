@@ -32,6 +32,8 @@ ES = "orgo"
 ELASTIC_UID = 1000
 FILEBEAT_RESOURCES = Resources(cpu="100m", memory="200Mi")
 SETUP_RESOURCES = Resources(cpu="50m", memory="64Mi")
+# Kibana's init container only prepares its config and data directories.
+INIT_RESOURCES = Resources(cpu="10m", memory="64Mi")
 SETUP_SCRIPT = Path(__file__).with_name("elastic_setup.sh")
 # Snapshots: the service account the AWS layer binds to its role for the bucket's
 # elasticsearch/ prefix (infra.aws.storage), the repository and the SLM policy.
@@ -288,7 +290,11 @@ def _pod_template(container: str, size: Resources, replicas: int) -> Any:
 def _kibana_pod_template(cfg: ElasticConfig) -> Any:
     pod = _pod_template("kibana", cfg.kibana_resources, cfg.kibana_replicas)
     pod["spec"]["initContainers"] = [
-        {"name": KIBANA_INIT_CONTAINER, "securityContext": kb.RESTRICTED_CONTAINER}
+        {
+            "name": KIBANA_INIT_CONTAINER,
+            "securityContext": kb.RESTRICTED_CONTAINER,
+            "resources": kb.resources(INIT_RESOURCES),
+        }
     ]
     return pod
 
