@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from infra.artefacts import MIRROR_ENV
 from infra.render import Render, Run, kubernetes_objects, remote_installs, render, run
-from tests.infra.k8s_support import HELM_MIRROR
 
 STACKS = ("dev", "staging")
 
@@ -24,16 +21,6 @@ def event_loop_for_pulumi() -> None:
         asyncio.get_event_loop()
     except RuntimeError:
         asyncio.set_event_loop(asyncio.new_event_loop())
-
-
-@pytest.fixture(scope="session", autouse=True)
-def chart_mirror() -> None:
-    """The pinned charts and manifests come from the offline mirror beside the repository
-    when there is one and ORGO_CHART_MIRROR names no other; without either, from upstream
-    into the download cache (GitHub's runners), which fails offline with the resolver's
-    message."""
-    if (HELM_MIRROR / "index.json").is_file():
-        os.environ.setdefault(MIRROR_ENV, str(HELM_MIRROR))
 
 
 @pytest.fixture(scope="session")
