@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -134,20 +135,33 @@ def playbook(
     name: str, inventory: Path, extra_vars: dict[str, str], *args: str, check: bool = True
 ) -> Run:
     """Runs playbooks/NAME against INVENTORY; check=True fails with the output's tail."""
-    command = [str(BIN / "ansible-playbook"), "-i", str(inventory), str(PLAYBOOKS / name)]
+    command = ["ansible-playbook", "-i", str(inventory), str(PLAYBOOKS / name)]
     for key, value in extra_vars.items():
         command += ["-e", f"{key}={value}"]
-    env = {
+    return ansible(*command, *args, check=check)
+
+
+def ansible(*command: str, check: bool = True, **env: str) -> Run:
+    """Runs an Ansible command (`ansible-playbook ...`, `ansible ...`) with the config the
+    docs tell operators to use (playbooks/ansible.cfg); ENV adds to its environment."""
+    environment = {
         **PODMAN_ENV,
         "ANSIBLE_CONFIG": str(PLAYBOOKS / "ansible.cfg"),
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_NOCOLOR": "1",
         "PATH": f"{BIN}:{os.environ['PATH']}",
+        **env,
     }
     done = subprocess.run(
-        [*command, *args], env=env, capture_output=True, text=True, cwd=REPO, check=False
+        [str(BIN / command[0]), *command[1:]],
+        env=environment,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
     )
     run = Run(done.returncode, done.stdout + done.stderr)
     if check and run.returncode != 0:
-        raise AssertionError(f"{name} failed (rc={run.returncode}):\n{run.output[-6000:]}")
+        failed = f"{shlex.join(command)} failed (rc={run.returncode})"
+        raise AssertionError(f"{failed}:\n{run.output[-6000:]}")
     return run
