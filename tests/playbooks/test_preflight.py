@@ -213,3 +213,33 @@ def test_restore_names_an_unknown_source_before_stopping_anything(tmp_path: Path
         assert run.returncode != 0
         assert f"backup_source={source}: allowed local" in run.output
         assert "Restore | stop API and worker" not in run.output
+
+
+def test_a_jwt_secret_shorter_than_the_app_requires_is_named(tmp_path: Path) -> None:
+    """The app refuses JWT secrets under 32 characters outside dev: so does preflight."""
+    output = preflight(inventory(tmp_path, GROUPS, orgo_jwt_secret="j" * 31))
+    assert "orgo_jwt_secret is missing or shorter than 32 characters" in output
+    assert "j" * 31 not in output
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        (
+            {"orgo_api_trusted_proxies": ["*"]},
+            "orgo_api_trusted_proxies=['*']: allowed a non-empty list of IP addresses or CIDRs",
+        ),
+        (
+            {"orgo_api_trusted_proxies": ["10.0.0.0/8", "nginx.internal"]},
+            "orgo_api_trusted_proxies=['10.0.0.0/8', 'nginx.internal']: allowed",
+        ),
+        ({"orgo_api_trusted_proxies": "*"}, "orgo_api_trusted_proxies=*: allowed"),
+        ({"orgo_api_docs_enabled": "sometimes"}, "orgo_api_docs_enabled=sometimes: allowed true"),
+        ({"orgo_max_body_bytes": "1m"}, "orgo_max_body_bytes=1m: allowed a whole number of bytes"),
+    ],
+)
+def test_a_bad_app_setting_is_named(
+    tmp_path: Path, variables: dict[str, object], message: str
+) -> None:
+    output = preflight(inventory(tmp_path, GROUPS, **variables))
+    assert message in " ".join(output.split())
