@@ -1,9 +1,10 @@
-"""What the roles write for the app and nginx, rendered from the roles' own templates.
+"""What the roles write, rendered from the roles' own templates.
 
 The app's settings file (/etc/orgo/orgo.env) and nginx's site, for the contract the app
 reads: forwarded headers trusted only from the nginx hosts, one body limit for both, docs
-off unless asked for; and passwords with URL and quoting characters reaching every URL and
-file intact, read back by the parsers the app and the exporters use.
+off unless asked for; passwords with URL and quoting characters reaching every URL and
+file intact, read back by the parsers the app and the exporters use; and the firewall,
+which lets only the monitoring hosts reach Alertmanager.
 """
 
 from __future__ import annotations
@@ -95,13 +96,7 @@ def exporter_settings(package: str) -> object:
 def test_the_app_believes_forwarded_headers_only_from_the_nginx_hosts(tmp_path: Path) -> None:
     """Every orgo_app host runs nginx, each balancing over every app host's API: each API
     trusts exactly those hosts' addresses, never '*'; nginx replaces X-Forwarded-For."""
-    data = ["orgo_db", "orgo_mq", "orgo_cache", "orgo_monitoring"]
-    hosts: dict[str, dict[str, object]] = {
-        "db-1": {"orgo_listen_address": "10.0.1.10", "groups": data},
-        "app-1": {"orgo_listen_address": "10.0.2.10", "groups": ["orgo_app"]},
-        "app-2": {"orgo_listen_address": "10.0.2.11", "groups": ["orgo_app"]},
-    }
-    rendered = render(tmp_path, [ENV, NGINX], hosts=hosts)
+    rendered = render(tmp_path, [ENV, NGINX], hosts=three_tiers())
     for app in ("app-1", "app-2"):
         env = systemd_environment(rendered[app]["orgo.env"])
         assert env["ORGO_FORWARDED_ALLOW_IPS"] == "10.0.2.10,10.0.2.11"
@@ -110,6 +105,34 @@ def test_the_app_believes_forwarded_headers_only_from_the_nginx_hosts(tmp_path: 
         assert "proxy_set_header X-Forwarded-Proto https;" in site
         assert "$proxy_add_x_forwarded_for" not in site
         assert "server 10.0.2.10:8000" in site and "server 10.0.2.11:8000" in site
+
+
+def three_tiers() -> dict[str, dict[str, object]]:
+    """A data host, two app hosts and a monitoring host, as inventories/example has them."""
+    return {
+        "db-1": {
+            "orgo_listen_address": "10.0.1.10",
+            "groups": ["orgo_db", "orgo_mq", "orgo_cache"],
+        },
+        "app-1": {"orgo_listen_address": "10.0.2.10", "groups": ["orgo_app"]},
+        "app-2": {"orgo_listen_address": "10.0.2.11", "groups": ["orgo_app"]},
+        "mon-1": {"orgo_listen_address": "10.0.3.10", "groups": ["orgo_monitoring"]},
+    }
+
+
+def test_only_the_monitoring_hosts_reach_alertmanager(tmp_path: Path) -> None:
+    """Alertmanager has no authentication: any host that reaches it can silence alerts.
+    The monitoring host opens its port to the monitoring hosts (their Prometheus) only;
+    every other internal port stays open to the platform's hosts."""
+    hosts = three_tiers()
+    hosts["mon-2"] = {"orgo_listen_address": "10.0.3.11", "groups": ["orgo_monitoring"]}
+    ruleset = render(tmp_path, ["common/nftables.conf.j2"], hosts=hosts)["mon-1"]["nftables.conf"]
+    accepts = re.findall(r"ip saddr \{ ([^}]*) \} tcp dport (.*) accept", ruleset)
+    platform = {"10.0.1.10", "10.0.2.10", "10.0.2.11", "10.0.3.10", "10.0.3.11"}
+    assert [(set(sources.split(", ")), ports) for sources, ports in accepts] == [
+        (platform, "{ 9100 }"),
+        ({"10.0.3.10", "10.0.3.11"}, "9093"),
+    ]
 
 
 def test_a_single_host_trusts_its_own_loopback_nginx(tmp_path: Path) -> None:

@@ -229,6 +229,23 @@ def test_the_firewall_keeps_strangers_off_internal_ports(three: ThreeHosts) -> N
         podman("rm", "-f", "-t", "0", stranger, check=False)
 
 
+def test_only_the_monitoring_host_reaches_alertmanager(three: ThreeHosts) -> None:
+    """Alertmanager has no authentication, so the platform's other hosts, which reach every
+    other internal port, do not reach it; its own host's Prometheus does."""
+    monitoring = three.address("orgo-it-mon")
+    reach = f"timeout 3 bash -c 'echo > /dev/tcp/{monitoring}/9093'"
+    assert three.hosts["orgo-it-app"].exec(f"{reach} && echo open || echo closed").strip() == (
+        "closed"
+    )
+    assert (
+        three.hosts["orgo-it-app"]
+        .exec(f"timeout 3 bash -c 'echo > /dev/tcp/{monitoring}/9100' && echo open")
+        .strip()
+        == "open"
+    )
+    assert three.hosts["orgo-it-mon"].exec(f"{reach} && echo open").strip() == "open"
+
+
 def test_the_s3_credentials_are_only_in_the_backup_users_config(three: ThreeHosts) -> None:
     data = testinfra.get_host("podman://orgo-it-data")
     config = data.file("/etc/orgo-backup/rclone.conf")
