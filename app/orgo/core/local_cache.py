@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar, cast
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import hiredis
 
@@ -65,6 +65,14 @@ def tracking_commands(redis_url: str, prefix: str) -> list[bytes]:
         commands.append(_command("SELECT", database))
     commands.append(_command("CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", prefix))
     return commands
+
+
+def tls_context(query: str) -> ssl.SSLContext:
+    """The verification redis-py does for the same rediss:// URL: the CA file of its
+    `ssl_ca_certs` parameter when there is one, else the system's trust store; the server's
+    name or address checked against its certificate either way."""
+    ca_files = parse_qs(query).get("ssl_ca_certs")
+    return ssl.create_default_context(cafile=ca_files[-1] if ca_files else None)
 
 
 class _TrackingProtocol(asyncio.Protocol):
@@ -211,7 +219,7 @@ class LocalCopies(Generic[V]):
                 lambda: protocol,
                 self._url.hostname or "localhost",
                 self._url.port or 6379,
-                ssl=ssl.create_default_context() if self._url.scheme == "rediss" else None,
+                ssl=tls_context(self._url.query) if self._url.scheme == "rediss" else None,
             )
         try:
             async with asyncio.timeout(self._timeout):
