@@ -91,6 +91,11 @@ def three_host_inventory(directory: Path, secrets: Path) -> Path:
     del connection["ansible_host"]
     (everything / "connection.yml").write_text(yaml.safe_dump(connection))
     write_test_settings(inventory, secrets, DEPLOYMENT)
+    # Prometheus is published (the tests query it through a port mapping), Alertmanager not:
+    # only the monitoring host may reach it.
+    monitoring = yaml.safe_load((everything / "monitoring.yml").read_text())
+    monitoring["common_firewall_publish_alertmanager"] = False
+    (everything / "monitoring.yml").write_text(yaml.safe_dump(monitoring))
     groups: dict[str, dict[str, dict[str, dict[str, str]]]] = {}
     for name, (address, member_of, _) in HOSTS.items():
         for group in member_of:
