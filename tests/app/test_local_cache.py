@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
-import ipaddress
 import logging
 import secrets
 import subprocess
@@ -19,16 +17,13 @@ from urllib.parse import quote
 import httpx
 import pytest
 import redis.asyncio as aioredis
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from orgo.core.local_cache import LocalCopies
 from tests.harness.deployment import Deployment, deploy
 from tests.harness.orgo import OrgoProcess
 from tests.harness.processes import free_port, port_open, require_binary, stop_process, wait_until
 from tests.harness.services import PostgresServer, RedisServer
+from tests.playbooks.certificates import server_certificate
 
 PREFIX = "test:local:"
 
@@ -247,58 +242,16 @@ class TlsRedis:
     ca_file: Path
 
 
-def ca_and_server_certificate(directory: Path) -> tuple[Path, Path, Path]:
-    """A throwaway CA, and a certificate it signs for 127.0.0.1: (CA, cert, key) files."""
-    now = datetime.datetime.now(datetime.UTC)
-
-    def issue(
-        subject: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Name | None,
-        signer: ec.EllipticCurvePrivateKey, server: bool,
-    ) -> x509.Certificate:  # fmt: skip
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(issuer or name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=not server, path_length=None), critical=True)
-        )
-        if server:
-            address = x509.IPAddress(ipaddress.ip_address("127.0.0.1"))
-            builder = builder.add_extension(x509.SubjectAlternativeName([address]), critical=False)
-        return builder.sign(signer, hashes.SHA256())
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = issue("test CA", ca_key, None, ca_key, server=False)
-    server_key = ec.generate_private_key(ec.SECP256R1())
-    server = issue("127.0.0.1", server_key, ca.subject, ca_key, server=True)
-    files = (directory / "ca.crt", directory / "server.crt", directory / "server.key")
-    files[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    files[1].write_bytes(server.public_bytes(serialization.Encoding.PEM))
-    files[2].write_bytes(
-        server_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    files[2].chmod(0o600)
-    return files
-
-
 @pytest.fixture(scope="module")
 def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsRedis]:
     """redis-server with only a TLS port, its certificate signed by a CA of the test's."""
     directory = tmp_path_factory.mktemp("tls-redis")
-    ca, certificate, key = ca_and_server_certificate(directory)
+    tls = server_certificate(directory, ["127.0.0.1"])
     port, password = free_port(), secrets.token_urlsafe(16)
     config = directory / "redis.conf"
     config.write_text(
         f'port 0\ntls-port {port}\nbind 127.0.0.1\nsave ""\nappendonly no\n'
-        f"tls-cert-file {certificate}\ntls-key-file {key}\ntls-ca-cert-file {ca}\n"
+        f"tls-cert-file {tls.certificate}\ntls-key-file {tls.key}\ntls-ca-cert-file {tls.ca}\n"
         f"tls-auth-clients no\nrequirepass {password}\ndir {directory}\n"
     )
     binary = require_binary("redis-server", "redis-server")
@@ -306,7 +259,7 @@ def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsRedis]:
         server = subprocess.Popen([binary, str(config)], stdout=log, stderr=log)
     try:
         wait_until(lambda: port_open(port), 15, f"redis (TLS) on port {port}")
-        yield TlsRedis(f"rediss://:{password}@127.0.0.1:{port}/0", ca)
+        yield TlsRedis(f"rediss://:{password}@127.0.0.1:{port}/0", tls.ca)
     finally:
         stop_process(server)
 

@@ -243,3 +243,20 @@ def test_a_bad_app_setting_is_named(
 ) -> None:
     output = preflight(inventory(tmp_path, GROUPS, **variables))
     assert message in " ".join(output.split())
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"orgo_tls_ca_certificate": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"},
+        {"orgo_tls_ca_certificate": "a file name", "orgo_tls_ca_private_key": "another"},
+    ],
+    ids=["certificate without its key", "not PEM"],
+)
+def test_an_inventory_ca_needs_its_certificate_and_key(
+    tmp_path: Path, variables: dict[str, object]
+) -> None:
+    output = preflight(inventory(tmp_path, GROUPS, **variables))
+    assert "orgo_tls_ca_certificate and orgo_tls_ca_private_key: allowed both empty" in (
+        " ".join(output.split())
+    )

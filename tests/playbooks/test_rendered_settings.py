@@ -86,6 +86,34 @@ def test_awkward_passwords_reach_every_url_intact(tmp_path: Path) -> None:
     assert requirepass == f'requirepass "{expected}"'
 
 
+def test_the_app_and_the_exporters_verify_every_service_against_the_platforms_ca(
+    tmp_path: Path,
+) -> None:
+    exporters = {
+        package: exporter_settings(package)
+        for package in ("prometheus-postgres-exporter", "prometheus-redis-exporter")
+    }
+    rendered = {}
+    for package, settings in exporters.items():
+        files = render(
+            tmp_path / package, [ENV, "exporters/exporter.default.j2"], {"exporters_env": settings}
+        )
+        rendered[package] = systemd_environment(files["host-a"]["exporter.default"])
+        env = systemd_environment(files["host-a"]["orgo.env"])
+    ca = "/etc/orgo-tls/ca.crt"
+    assert make_url(env["ORGO_DATABASE_URL"]).query == {"ssl": "verify-full"}
+    assert env["PGSSLROOTCERT"] == ca  # asyncpg's verify-full reads the CA from it
+    cache = redis.connection.parse_url(env["ORGO_REDIS_URL"])
+    assert env["ORGO_REDIS_URL"].startswith("rediss://") and cache["ssl_ca_certs"] == ca
+    broker = URL(env["ORGO_AMQP_URL"])
+    assert (broker.scheme, broker.port, broker.query.get("cafile")) == ("amqps", 5671, ca)
+    dsn = urlsplit(rendered["prometheus-postgres-exporter"]["DATA_SOURCE_NAME"])
+    assert dsn.query == f"sslmode=verify-full&sslrootcert={ca}"
+    redis_exporter = rendered["prometheus-redis-exporter"]
+    assert redis_exporter["REDIS_ADDR"] == "rediss://10.0.0.5:6379"
+    assert f"-tls-ca-cert-file={ca}" in redis_exporter["ARGS"].split()
+
+
 def exporter_settings(package: str) -> object:
     """The exporters_env the exporters role passes for PACKAGE (its task's vars)."""
     tasks = yaml.safe_load((PLAYBOOKS / "roles" / "exporters" / "tasks" / "main.yml").read_text())

@@ -55,7 +55,7 @@ SERVICES = [
 INVENTORY_HOST = "orgo-local"
 # Published through podman port mappings; everything else listens on loopback only.
 PUBLIC_PORTS = {22, 443, 9090, 9093}
-INTERNAL_PORTS = {5432, 6379, 5672, 15692, 9100, 9187, 9121, 9115, 8000, 9464}
+INTERNAL_PORTS = {5432, 6379, 5671, 15692, 9100, 9187, 9121, 9115, 8000, 9464}
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +122,9 @@ def test_sockets_listen_only_on_intended_addresses(host: testinfra.host.Host) ->
         ("/etc/redis/redis.conf", "redis", "redis", 0o640),
         ("/etc/nginx/tls/orgo.key", "root", "root", 0o600),
         ("/etc/postgresql/15/main/server.key", "postgres", "postgres", 0o600),
+        ("/etc/redis/tls/server.key", "redis", "redis", 0o600),
+        ("/etc/rabbitmq/tls/server.key", "rabbitmq", "rabbitmq", 0o600),
+        ("/etc/orgo-tls/ca.crt", "root", "root", 0o644),
         ("/etc/postgresql/15/main/pg_hba.conf", "postgres", "postgres", 0o640),
         ("/etc/default/prometheus-postgres-exporter", "root", "prometheus", 0o640),
         ("/etc/default/prometheus-redis-exporter", "root", "prometheus", 0o640),
@@ -186,12 +189,29 @@ def test_data_services_are_locked_down(host: testinfra.host.Host) -> None:
     assert "orgo" in users
     permissions = host.check_output("rabbitmqctl -n rabbit@localhost -q list_permissions -p orgo")
     assert "orgo\t^orgo\\..*\t^(orgo\\..*|amq\\.default)$\t^orgo\\..*" in permissions
-    assert "NOAUTH" in host.run("redis-cli -h 127.0.0.1 ping").stdout
+    assert "NOAUTH" in host.run("redis-cli -s /run/redis/redis-server.sock ping").stdout
     extensions = host.check_output(
         "runuser -u postgres -- psql -d orgo -tAc 'select extname from pg_extension'"
     )
     assert "pgcrypto" in extensions
     assert host.check_output("runuser -u postgres -- psql -tAc 'show ssl'") == "on"
+
+
+def test_loopback_services_speak_verified_tls_too(host: testinfra.host.Host) -> None:
+    """One host, the same TLS as on the network: each data service's certificate verifies
+    against the platform's CA for 127.0.0.1, and nothing answers in plaintext."""
+    for port, starttls in ((5432, "-starttls postgres"), (6379, ""), (5671, "")):
+        verified = host.run(
+            f"openssl s_client -connect 127.0.0.1:{port} {starttls} -CAfile /etc/orgo-tls/ca.crt"
+            " -verify_return_error -verify_ip 127.0.0.1 </dev/null"
+        )
+        assert verified.rc == 0 and "Verify return code: 0 (ok)" in verified.stdout, (
+            port,
+            verified.stdout[-500:],
+            verified.stderr[-500:],
+        )
+    assert host.run("redis-cli -h 127.0.0.1 -p 6379 ping").stdout.strip() != "PONG"
+    assert not host.socket("tcp://127.0.0.1:5672").is_listening
 
 
 def test_tls_13_only(platform: Platform) -> None:

@@ -2,15 +2,17 @@
 
 One converge of site.yml over three systemd container hosts whose addresses come only from
 the inventory; then the app on one host must reach PostgreSQL, Redis and RabbitMQ on
-another, and Prometheus on the third must scrape them all. The backups of the data host go
-to an S3-compatible server (`rclone serve s3`) on the control machine's address on the
-network, and the drills at the end restore from it.
-"""
+another, over TLS verified against the platform's CA and with passwords full of URL and
+quoting characters (set by the inventory), and Prometheus on the third must scrape them
+all. The backups of the data host go to an S3-compatible server (`rclone serve s3`) on the
+control machine's address on the network, and the drills at the end restore from it."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import secrets
 import shutil
 import subprocess
 import time
@@ -33,6 +35,7 @@ from tests.playbooks.checks import (
     host_time,
     https_client,
     newest_dump,
+    prometheus_data,
     psql,
     task_reaches_the_worker,
     wait_ready,
@@ -41,6 +44,7 @@ from tests.playbooks.conftest import write_test_settings
 from tests.playbooks.hosts import (
     IMAGE,
     PLAYBOOKS,
+    PODMAN_ENV,
     Host,
     Run,
     create_network,
@@ -61,7 +65,19 @@ HOSTS = {
     "orgo-it-app": ("10.89.77.11", ["orgo_app"], (443,)),
     "orgo-it-mon": ("10.89.77.12", ["orgo_monitoring"], (9090,)),
 }
-DATA_PORTS = (5432, 6379, 5672)
+DATA_PORTS = (5432, 6379, 5671)
+# Passwords an inventory may well hold: characters that end a URL's userinfo, start its
+# query or fragment, or end or escape a double-quoted systemd value.
+AWKWARD = 'p@ss/w:rd#?"%$`\\'
+PASSWORDS = {
+    name: f"{AWKWARD}-{name}-{secrets.token_hex(8)}"
+    for name in (
+        "orgo_postgresql_password",
+        "orgo_postgres_exporter_password",
+        "orgo_redis_password",
+        "orgo_rabbitmq_password",
+    )
+}
 # The backups' bucket, and the prefix the role defaults to (<deployment>/postgresql).
 BUCKET = "orgo-backups"
 BACKUPS = f"{BUCKET}/{DEPLOYMENT}/postgresql"
@@ -91,6 +107,7 @@ def three_host_inventory(directory: Path, secrets: Path) -> Path:
     del connection["ansible_host"]
     (everything / "connection.yml").write_text(yaml.safe_dump(connection))
     write_test_settings(inventory, secrets, DEPLOYMENT)
+    (everything / "passwords.yml").write_text(yaml.safe_dump(PASSWORDS))
     # Prometheus is published (the tests query it through a port mapping), Alertmanager not:
     # only the monitoring host may reach it.
     monitoring = yaml.safe_load((everything / "monitoring.yml").read_text())
@@ -188,6 +205,73 @@ def test_a_task_travels_from_the_app_host_through_the_data_host(
     ca_file.write_text(three.hosts["orgo-it-app"].exec("cat /etc/nginx/tls/orgo.crt"))
     with https_client(three.hosts["orgo-it-app"].published[443], ca_file) as client:
         task_reaches_the_worker(client, admin_headers(three.secrets, client))
+
+
+def test_data_services_speak_only_verified_tls_to_other_hosts(three: ThreeHosts) -> None:
+    """From the app host, with the app's own libraries: PostgreSQL, Redis and RabbitMQ on
+    the data host refuse a plaintext connection, fail verification without the platform's
+    CA, and work verified against it (which is how the app and the exporters connect)."""
+    app = three.hosts["orgo-it-app"]
+    podman("cp", str(Path(__file__).with_name("tls_probe.py")), f"{app.name}:/root/tls_probe.py")
+    settings = {
+        "host": three.address("orgo-it-data"),
+        "ca": "/etc/orgo-tls/ca.crt",
+        "postgres": {
+            "port": 5432,
+            "user": "orgo",
+            "database": "orgo",
+            "password": PASSWORDS["orgo_postgresql_password"],
+        },
+        "redis": {"port": 6379, "password": PASSWORDS["orgo_redis_password"]},
+        "amqp": {
+            "port": 5671,
+            "user": "orgo",
+            "vhost": "orgo",
+            "password": PASSWORDS["orgo_rabbitmq_password"],
+        },
+    }
+    probe = subprocess.run(
+        [
+            "podman",
+            "exec",
+            "-i",
+            app.name,
+            "/opt/orgo/current/venv/bin/python",
+            "/root/tls_probe.py",
+        ],
+        input=json.dumps(settings),
+        env=PODMAN_ENV,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    outcome = json.loads(probe.stdout)
+    for service, ways in outcome.items():
+        assert ways["verified"] == "ok", (service, ways)
+        assert ways["plaintext"] != "ok", (service, ways)
+        assert "CERTIFICATE_VERIFY_FAILED" in ways["without the CA"], (service, ways)
+    assert "no encryption" in outcome["postgres"]["plaintext"], outcome["postgres"]
+    plain_amqp = app.exec(
+        f"timeout 3 bash -c 'echo > /dev/tcp/{settings['host']}/5672' && echo open || echo closed"
+    )
+    assert plain_amqp.strip() == "closed", "RabbitMQ's plaintext port is open"
+
+
+def test_the_exporters_and_the_apis_local_cache_verify_tls_too(three: ThreeHosts) -> None:
+    """The postgres and redis exporters reach their service (pg_up, redis_up: 1, which
+    their own scrape's `up` does not tell), and every API process's local cache tracks
+    its keys over the same verified TLS."""
+    port = three.hosts["orgo-it-mon"].published[9090]
+    for query in (f'pg_up{{env="{DEPLOYMENT}"}} == 1', f'redis_up{{env="{DEPLOYMENT}"}} == 1'):
+        wait_until(
+            lambda q=query: prometheus_data(port, "/api/v1/query", query=q)["result"],
+            120,
+            query,
+            5,
+        )
+    journal = three.hosts["orgo-it-app"].exec("journalctl --no-pager -o cat -u orgo-api")
+    assert "redis tracks the local cache's keys; local copies on" in journal
+    assert "CERTIFICATE_VERIFY_FAILED" not in journal
 
 
 def test_prometheus_on_the_monitoring_host_scrapes_all_three(three: ThreeHosts) -> None:
