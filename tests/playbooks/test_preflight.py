@@ -145,19 +145,31 @@ def test_s3_backups_with_credentials_in_the_secrets_directory_pass(tmp_path: Pat
     [
         (
             {"backup_s3_endpoint": None},
-            "backup_s3_endpoint= is not an http(s) URL of the S3 API",
+            "backup_s3_endpoint= is not an https:// URL of the S3 API",
         ),
         (
             {"backup_s3_endpoint": "s3.example.com"},
-            "backup_s3_endpoint=s3.example.com is not an http(s) URL of the S3 API",
+            "backup_s3_endpoint=s3.example.com is not an https:// URL of the S3 API",
         ),
         (
             {"backup_s3_endpoint": "ftp://s3.example.com"},
-            "backup_s3_endpoint=ftp://s3.example.com is not an http(s) URL of the S3 API",
+            "backup_s3_endpoint=ftp://s3.example.com is not an https:// URL of the S3 API",
+        ),
+        (
+            {"backup_s3_endpoint": "http://10.0.0.5:9000"},
+            "backup_s3_endpoint=http://10.0.0.5:9000 is not an https:// URL of the S3 API",
+        ),
+        (
+            {"backup_s3_ca_certificate": "not a certificate"},
+            "backup_s3_ca_certificate: allowed empty (the host's trust store) or a PEM certificate",
+        ),
+        (
+            {"backup_encryption_recipient": "age1tooshort"},
+            "backup_encryption_recipient=age1tooshort: allowed an age recipient",
         ),
         (
             {"backup_s3_endpoint": "https://AKID:hunter2hunter2@s3.example.com"},
-            "backup_s3_endpoint=(not shown: it carries credentials) is not an http(s) URL",
+            "backup_s3_endpoint=(not shown: it carries credentials) is not an https:// URL",
         ),
         ({"backup_s3_bucket": None}, "backup_s3_bucket= is not a bucket name"),
         (
@@ -177,7 +189,7 @@ def test_bad_s3_backup_setting_is_named(
     tmp_path: Path, changes: dict[str, object], message: str
 ) -> None:
     output = preflight(inventory(tmp_path, GROUPS, **s3_settings(**changes)))
-    assert message in output
+    assert message in " ".join(output.split())
     assert "hunter2" not in output
     assert SECRET not in output
 
@@ -243,6 +255,20 @@ def test_a_bad_app_setting_is_named(
 ) -> None:
     output = preflight(inventory(tmp_path, GROUPS, **variables))
     assert message in " ".join(output.split())
+
+
+def test_restore_from_the_bucket_needs_the_dumps_identity_before_stopping_anything(
+    tmp_path: Path,
+) -> None:
+    """The bucket's dumps are encrypted: without the age identity (none generated in the
+    secrets directory, none in the inventory) nothing could be restored from them."""
+    path = inventory(tmp_path, GROUPS, **s3_settings())
+    run = playbook("restore.yml", path, {"backup_source": "s3"}, check=False)
+    assert run.returncode != 0
+    output = " ".join(run.output.split())
+    assert "backup_source=s3: allowed local" in output
+    assert f"is read from {tmp_path}/secrets/backup-age-identity" in output
+    assert "Restore | stop API and worker" not in run.output
 
 
 @pytest.mark.parametrize(

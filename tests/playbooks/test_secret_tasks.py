@@ -8,7 +8,8 @@ identities, Alertmanager receivers, which carry SMTP passwords and webhook token
 its value refers to a secret variable, at any depth: the definitions are read from every
 role's defaults and vars, the inventories' group_vars, and the tasks' vars and set_fact.
 Such a task must say `no_log: true` (no value in -v output or on failure) and `diff: false`
-(no file content under --diff).
+(no file content under --diff). PUBLIC names the few values derived from a secret that are
+public by construction.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ WRITERS = {"template", "copy", "lineinfile", "blockinfile", "replace"}
 SECRET_NAME = re.compile(r"password|secret|token|private_key|receivers|credential|identity|_key$")
 # Names of paths, directories and switches about secrets are not secrets themselves.
 NOT_SECRET_NAME = re.compile(r"_(file|dir|path|mode|config)$")
+# Derived from a secret, but public by construction: the age recipient is the public key
+# of the backups' identity (by default read from the identity file's comment).
+PUBLIC = {"backup_encryption_recipient"}
 # Keywords of a task; the one key left is its module.
 TASK_KEYWORDS = {
     "name", "when", "loop", "loop_control", "vars", "register", "notify", "no_log", "diff",
@@ -136,6 +140,8 @@ def definitions() -> dict[str, set[str]]:
 
 
 def is_secret(name: str, seen: frozenset[str] = frozenset()) -> bool:
+    if name in PUBLIC:
+        return False
     if SECRET_NAME.search(name) and not NOT_SECRET_NAME.search(name):
         return True
     refers_to = definitions().get(name, set()) - seen
