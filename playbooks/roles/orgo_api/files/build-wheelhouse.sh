@@ -13,7 +13,10 @@ export UV_PYTHON_DOWNLOADS=never
 
 rm -rf "$out" "$out.tar.gz"
 mkdir -p "$out/wheels"
-"$uv" build --quiet --wheel --out-dir "$out/wheels"
+# The build backend (hatchling) by the hashes app/build-requirements.txt records, as the
+# image build does.
+"$uv" build --quiet --wheel --out-dir "$out/wheels" \
+  --build-constraints app/build-requirements.txt --require-hashes
 "$uv" export --quiet --frozen --no-dev --no-emit-project --format requirements-txt \
   --output-file "$out/requirements.txt"
 # pip evaluates python-version markers with the control machine's Python, not the hosts'
