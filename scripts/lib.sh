@@ -34,3 +34,24 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null
 }
+
+# npm_pack_verified PACKAGE@VERSION INTEGRITY KEY DIR: downloads the package's tarball with
+# `npm pack` into a new folder under DIR and prints the tarball's path, once it matches
+# INTEGRITY, the value versions.yaml records as tools.KEY (npm's own check compares with what
+# the registry says today; this one with what we recorded). A mismatch fails naming the
+# package, both values and the key.
+npm_pack_verified() {
+  local package="$1" integrity="$2" key="$3" dir tarball actual
+  command -v npm >/dev/null || apt_install npm
+  command -v openssl >/dev/null || apt_install openssl
+  dir="$(mktemp -d "$4/pack.XXXXXX")"
+  (cd "$dir" && npm pack --silent "$package" >/dev/null)
+  tarball="$(find "$dir" -maxdepth 1 -name '*.tgz' -print -quit)"
+  actual="sha512-$(openssl dgst -sha512 -binary "$tarball" | base64 -w 0)"
+  if [ "$actual" != "$integrity" ]; then
+    printf '%s: the downloaded tarball has integrity %s, but versions.yaml records %s (tools.%s); nothing installed\n' \
+      "$package" "$actual" "$integrity" "$key" >&2
+    return 1
+  fi
+  printf '%s\n' "$tarball"
+}

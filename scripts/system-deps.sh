@@ -8,7 +8,10 @@ services=(postgresql redis-server rabbitmq-server prometheus prometheus-node-exp
   prometheus-blackbox-exporter)
 # skopeo and docker-registry: the image digest tests read a throwaway local registry.
 containers=(podman runc debootstrap uidmap skopeo docker-registry)
-apt_install "${services[@]}" "${containers[@]}" wrk
+# The web UI's end-to-end tests and benchmark drive Debian's Chromium (Playwright launches
+# /usr/bin/chromium; no browser is downloaded), with a font to render its screenshots.
+browser=(chromium fonts-dejavu-core)
+apt_install "${services[@]}" "${containers[@]}" "${browser[@]}" wrk
 
 # Tools that may come from elsewhere than Debian (e.g. Node.js with its own npm): only
 # installed when the command is missing, so a packaged duplicate never conflicts.

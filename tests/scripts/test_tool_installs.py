@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -81,6 +82,46 @@ def test_helm_install_installs_the_package_that_matches(tmp_path: Path) -> None:
         check=True,
     )
     assert version.stdout.startswith("v")
+
+
+NODE_ARCH = {"x86_64": "x64", "aarch64": "arm64"}[platform.machine()]
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize(
+    ("key", "package"),
+    [
+        (f"node_{NODE_ARCH}_integrity", f"node-linux-{NODE_ARCH}@{tools_pin('node')}"),
+        ("npm_integrity", f"npm@{tools_pin('npm')}"),
+    ],
+    ids=["node", "npm"],
+)
+def test_node_install_refuses_a_package_that_differs_from_the_recorded_integrity(
+    tmp_path: Path, key: str, package: str
+) -> None:
+    root = sandbox(tmp_path, "scripts/install-node.sh")
+    pin(root, key, WRONG_SHA512)
+    result = run_script(root, "install-node.sh")
+    assert result.returncode != 0
+    assert f"{package}: the downloaded tarball has integrity" in result.stderr
+    assert f"versions.yaml records {WRONG_SHA512} (tools.{key})" in result.stderr
+    assert not (root / ".tools" / "node").exists()
+
+
+@pytest.mark.timeout(600)
+def test_node_install_installs_the_pinned_node_and_npm(tmp_path: Path) -> None:
+    root = sandbox(tmp_path, "scripts/install-node.sh")
+    result = run_script(root, "install-node.sh")
+    assert result.returncode == 0, result.stderr
+    bin_dir = root / ".tools" / "node" / "bin"
+    on_path = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    versions = [
+        subprocess.run(
+            [str(bin_dir / tool), "--version"], capture_output=True, text=True, env=on_path
+        ).stdout.strip()
+        for tool in ("node", "npm")
+    ]
+    assert versions == [f"v{tools_pin('node')}", tools_pin("npm")]
 
 
 def tamper_uv_hashes(root: Path) -> str:
