@@ -17,6 +17,7 @@ from orgo.api.errors import install_error_handlers
 from orgo.api.middleware import RequestObservability
 from orgo.api.routes import auth, notifications, ops, tasks, users
 from orgo.api.state import AppState
+from orgo.api.web import WebAssets, read_security_headers
 from orgo.core.config import Environment, Settings, get_settings
 from orgo.core.logging import configure_logging
 from orgo.core.metrics import record_build_info
@@ -86,4 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(protected, responses=UNAUTHORIZED)
     app.include_router(auth.router)
     app.include_router(ops.router)
+    if settings.web_dir is not None:
+        # Last: every API route is matched first, and the UI never answers the API's paths.
+        app.router.routes.append(WebAssets(settings.web_dir, read_security_headers()))
     return app

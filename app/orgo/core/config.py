@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from enum import StrEnum
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
@@ -50,6 +51,9 @@ class Settings(BaseSettings):
     # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's
     # forwarded_allow_ips): addresses or networks, comma-separated; empty trusts none.
     forwarded_allow_ips: Annotated[tuple[str, ...], NoDecode] = ("127.0.0.1", "::1")
+    # The built web UI (`make web`: web/dist), served at / next to the API (orgo.api.web);
+    # unset, the API serves no UI (Kubernetes and hosts serve it from nginx).
+    web_dir: Path | None = None
 
     database_url: str = "sqlite+aiosqlite:///.orgo/orgo.db"
     database_pool_size: int = Field(10, ge=1, le=200)
@@ -105,6 +109,16 @@ class Settings(BaseSettings):
     def _proxy_addresses(cls, value: Any) -> tuple[str, ...]:
         items = value.split(",") if isinstance(value, str) else value
         return tuple(_proxy_address(str(item).strip()) for item in items if str(item).strip())
+
+    @field_validator("web_dir")
+    @classmethod
+    def _built_ui(cls, value: Path | None) -> Path | None:
+        if value is not None and not (value / "index.html").is_file():
+            raise ValueError(
+                f"{value} holds no index.html: it must be the built web UI (make web writes "
+                "web/dist), or leave ORGO_WEB_DIR unset to serve no UI"
+            )
+        return value
 
     @field_validator("database_url")
     @classmethod
