@@ -1,10 +1,11 @@
-"""The `orgo` command: api, worker, migrate, user create."""
+"""The `orgo` command: api, worker, migrate, user create, openapi."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import getpass
+import json
 import os
 import shutil
 import sys
@@ -94,6 +95,19 @@ def run_user_create(args: argparse.Namespace) -> None:
     print(message)
 
 
+def run_openapi(args: argparse.Namespace) -> None:
+    from orgo.main import create_app
+
+    document = create_app(_settings_or_exit()).openapi()
+    # ASCII-only: the title and description patterns name invisible characters, which stay
+    # visible as \u escapes in the file.
+    text = json.dumps(document, indent=2) + "\n"
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     # No abbreviations: `--password x` must not be taken for `--password-file x`.
     parser = argparse.ArgumentParser(prog="orgo", description=__doc__, allow_abbrev=False)
@@ -103,6 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="upgrade the database schema").set_defaults(
         func=run_migrate
     )
+    openapi = commands.add_parser(
+        "openapi", help="write the API's OpenAPI document (served or not) as JSON"
+    )
+    openapi.add_argument("--output", default="-", help="file to write (default: stdout)")
+    openapi.set_defaults(func=run_openapi)
     user = commands.add_parser("user", help="manage users", allow_abbrev=False).add_subparsers(
         dest="user_command", required=True
     )

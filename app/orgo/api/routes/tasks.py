@@ -20,6 +20,12 @@ JSON = "application/json"
 UNPROCESSABLE_TASK = (
     "A field is invalid (named in `loc`), including an `assignee_id` naming no user"
 )
+# The status moves an update may make, in the document itself (an OpenAPI extension on
+# update_task): clients offer only these, from the one table the service enforces.
+STATUS_TRANSITIONS = {
+    current.value: sorted(wanted.value for wanted in allowed)
+    for current, allowed in service.ALLOWED_TRANSITIONS.items()
+}
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "description": "No such task, or not visible to you"}
 }
@@ -93,10 +99,15 @@ async def get_task(task_id: uuid.UUID, user: CurrentUser, state: State) -> Respo
     responses={
         **NOT_FOUND,
         **BODY_ERRORS,
-        409: {"model": Problem, "description": "A status move the workflow does not allow"},
+        409: {
+            "model": Problem,
+            "description": "A status move the workflow does not allow (the allowed moves "
+            "from each status: x-orgo-status-transitions)",
+        },
         422: {"model": Problem, "description": UNPROCESSABLE_TASK},
     },
     summary="Change the fields present in the body (null clears assignee or due date)",
+    openapi_extra={"x-orgo-status-transitions": STATUS_TRANSITIONS},
 )
 async def update_task(
     task_id: uuid.UUID, body: TaskUpdate, user: CurrentUser, state: State, session: Session
