@@ -19,6 +19,8 @@ CHART_MIRROR ?= $(wildcard $(abspath ../shared/helm-mirror))
 ifneq ($(CHART_MIRROR),)
 export ORGO_CHART_MIRROR ?= $(CHART_MIRROR)
 endif
+# web/'s npm, run by the pinned Node.js of .tools/node (scripts/install-node.sh).
+NPM := PATH="$(CURDIR)/.tools/node/bin:$$PATH" npm --prefix web
 
 .PHONY: help
 help: ## list the verbs
@@ -38,6 +40,25 @@ system-deps: ## install the Debian packages the tests start (never starts them)
 .PHONY: helm
 helm: ## install the pinned helm + kubectl into .tools/bin
 	@scripts/install-helm.sh
+
+.PHONY: node web-deps web api-client test-web
+node: ## install the pinned Node.js LTS and npm into .tools/node
+	@scripts/install-node.sh
+
+web-deps: ## the web UI's toolchain and npm packages (npm ci from web/package-lock.json)
+	@scripts/web-deps.sh
+
+web: web-deps ## build the web UI to web/dist
+	@$(NPM) run --silent build
+
+api-client: sync web-deps ## write docs/api/openapi.json from the app and regenerate web/'s typed client from it
+	$(RUN) orgo openapi --output docs/api/openapi.json
+	@$(NPM) run --silent generate
+
+test-web: sync system-deps web-deps ## the web UI: type check and lint, unit tests (Vitest), then tests/web (browser tests in Chromium)
+	@$(NPM) run --silent lint
+	@$(NPM) test
+	$(RUN) pytest $(PYTEST_ARGS) tests/web
 
 .PHONY: run
 run: $(UV) ## the API + worker on the embedded default (SQLite, no servers) on http://127.0.0.1:8000 (PORT=...)
@@ -81,7 +102,9 @@ verify: sync helm ## check the deployed platform of STACK against its render (WA
 	$(RUN) python -m verify --stack $(STACK) $(if $(CONTEXT),--context $(CONTEXT)) $(if $(WAIT),--wait --timeout $(WAIT))
 
 .PHONY: test
-test: sync system-deps helm ## everything CI runs
+test: sync system-deps helm web-deps ## everything CI runs
+	@$(NPM) run --silent lint
+	@$(NPM) test
 	$(RUN) pytest $(PYTEST_ARGS) tests
 
 # One part of the suite: make test-app, test-infra, test-charts, test-playbooks, test-observability.
