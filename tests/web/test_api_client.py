@@ -15,4 +15,3 @@ def test_the_committed_client_is_what_the_document_generates(tmp_path: Path) -> 
     assert generated.read_text() == committed.read_text(), (
         "web/src/api/schema.ts is not what docs/api/openapi.json generates: run make api-client"
     )
-

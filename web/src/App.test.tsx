@@ -16,8 +16,11 @@ describe("App", () => {
     // The login was revoked elsewhere: the next refresh is refused and the session ends.
     fake.validAccess.clear();
     for (const token of ["refresh-1", "refresh-2", "refresh-3"]) fake.rotated.add(token);
-    window.history.pushState(null, "", "/notifications");
-    window.dispatchEvent(new PopStateEvent("popstate"));
+    for (const path of ["/account", "/tasks"]) {
+      window.history.pushState(null, "", path);
+      window.dispatchEvent(new PopStateEvent("popstate"));
+      await screen.findByRole("heading", { name: path === "/tasks" ? "Tasks" : "Account" });
+    }
     expect(await screen.findByRole("heading", { name: "Log in" })).toBeInTheDocument();
     expect(screen.getByRole("status")).toHaveTextContent("Your session has ended. Log in again.");
   });

@@ -1,7 +1,7 @@
 import { type FormEvent, useState } from "react";
 import type { Activity, Task, TaskStatus, TaskUpdate, User } from "../api/client";
 import { unwrap } from "../api/problems";
-import { statusTransitions } from "../api/schema";
+import { statusTransitions, taskStatuses } from "../api/schema";
 import { useOrgo } from "../context";
 import { dateTime, fromLocalInput, person, STATUS_LABELS, toLocalInput } from "../format";
 import { useAction, useResource } from "../hooks";
@@ -135,7 +135,8 @@ function StatusMoves({
   busy: boolean;
   onMove: (status: TaskStatus) => void;
 }) {
-  const moves = statusTransitions[task.status];
+  // In the workflow's order (todo, in progress, done, cancelled), not the table's.
+  const moves = taskStatuses.filter((status) => statusTransitions[task.status].includes(status));
   return (
     <fieldset className="moves">
       <legend className="visually-hidden">Change status</legend>

@@ -176,6 +176,7 @@ function NewTaskForm({
 }) {
   const { api, me } = useOrgo();
   const [draft, setDraft] = useState<TaskDraft>(EMPTY_DRAFT);
+  const [open, setOpen] = useState(false);
   const { busy, error, run } = useAction();
 
   const submit = async (event: FormEvent) => {
@@ -194,12 +195,17 @@ function NewTaskForm({
     );
     if (task) {
       setDraft(EMPTY_DRAFT);
+      setOpen(false);
       onCreated(task);
     }
   };
 
   return (
-    <details className="card new-task">
+    <details
+      className="card new-task"
+      open={open}
+      onToggle={(event) => setOpen(event.currentTarget.open)}
+    >
       <summary>New task</summary>
       <form onSubmit={submit} aria-label="New task">
         <TaskFields
