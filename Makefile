@@ -61,7 +61,7 @@ test-web: sync system-deps web-deps ## the web UI: type check and lint, unit tes
 	$(RUN) pytest $(PYTEST_ARGS) tests/web
 
 .PHONY: run
-run: $(UV) ## the API + worker on the embedded default (SQLite, no servers) on http://127.0.0.1:8000 (PORT=...)
+run: $(UV) ## the web UI, API + worker on the embedded default (SQLite, no servers) on http://127.0.0.1:8000 (PORT=...)
 	@$(UV) sync --frozen --inexact --quiet --no-default-groups
 	@ORGO_PORT=$(PORT) scripts/run-dev.sh
 
