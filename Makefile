@@ -10,6 +10,7 @@ PORT ?= 8000
 STACK ?= dev
 PYTEST_ARGS ?=
 IMAGE ?=
+WEB_IMAGE ?=
 ENGINE ?= podman
 KIND_CLUSTER ?= kind
 K3D_CLUSTER ?= k3s-default
@@ -73,17 +74,18 @@ up: sync system-deps ## bring the whole platform up on this machine (Ansible int
 down: ## remove the local platform and its data (asks first; FORCE=1 does not)
 	@FORCE=$(FORCE) scripts/down.sh
 
-# The app image, offline (docs/container-image.md). IMAGE defaults to the stacks' image of
+# The app and web UI images, offline (docs/container-image.md). IMAGE and WEB_IMAGE default to the stacks' images of
 # versions.yaml, so a local cluster runs what it builds; ENGINE=docker builds with Docker.
 .PHONY: image image-kind image-k3d
-image: sync ## build the app image offline with podman (IMAGE=name:tag, ENGINE=docker)
+image: sync web ## build the app and web UI images offline with podman (IMAGE=, WEB_IMAGE=, ENGINE=docker)
 	@IMAGE=$(IMAGE) ENGINE=$(ENGINE) scripts/image.sh build
+	@WEB_IMAGE=$(WEB_IMAGE) ENGINE=$(ENGINE) scripts/image.sh build-web
 
-image-kind: image ## load the app image into kind (KIND_CLUSTER=kind)
-	@IMAGE=$(IMAGE) ENGINE=$(ENGINE) KIND_CLUSTER=$(KIND_CLUSTER) scripts/image.sh kind
+image-kind: image ## load both images into kind (KIND_CLUSTER=kind)
+	@IMAGE=$(IMAGE) WEB_IMAGE=$(WEB_IMAGE) ENGINE=$(ENGINE) KIND_CLUSTER=$(KIND_CLUSTER) scripts/image.sh kind
 
-image-k3d: image ## import the app image into k3d (K3D_CLUSTER=k3s-default)
-	@IMAGE=$(IMAGE) ENGINE=$(ENGINE) K3D_CLUSTER=$(K3D_CLUSTER) scripts/image.sh k3d
+image-k3d: image ## import both images into k3d (K3D_CLUSTER=k3s-default)
+	@IMAGE=$(IMAGE) WEB_IMAGE=$(WEB_IMAGE) ENGINE=$(ENGINE) K3D_CLUSTER=$(K3D_CLUSTER) scripts/image.sh k3d
 
 .PHONY: manifests
 manifests: sync helm ## render every Kubernetes object of STACK (default dev), operators included, to build/manifests/STACK/
