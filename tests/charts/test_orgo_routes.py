@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.charts.test_orgo_chart import CHART, PRODUCTION, by_kind, helm, render, settings_of
+from tests.charts.test_orgo_chart import PRODUCTION, by_kind, render, settings_of
 from tests.infra.route_matching import (
     PathRule,
     backend_for,
@@ -23,7 +23,7 @@ PROXIES = ("--set-json", 'forwardedAllowIps=["10.244.0.0/16"]')
 ROUTE = ("--set", "httpRoute.enabled=true", "--set-json", 'httpRoute.parentRefs=[{"name":"g"}]')
 INGRESS = ("--set", "ingress.enabled=true", "--set", "ingress.host=orgo.example.com")
 DOCS = ("--set", "docs.enabled=true")
-WEB_UI = ("--set", "web.enabled=true", "--set", f"web.service={WEB}")
+WEB_UI = ("--set", "web.enabled=true")
 CLIENT_PATHS = ["/api", "/api/", "/api/v1/tasks", "/api/v1/auth/token", "/healthz"]
 DOCS_PATHS = ["/docs", "/docs/oauth2-redirect", "/openapi.json"]
 INTERNAL_PATHS = ["/metrics", "/metrics/", "/readyz", "/", "/apiv1", "/healthz/x", "/healthzz"]
@@ -82,12 +82,6 @@ def test_production_values_route_only_client_paths() -> None:
     found = route_rules(render("--values", PRODUCTION))
     assert reached(found, CLIENT_PATHS) == dict.fromkeys(CLIENT_PATHS, API)
     assert reached(found, INTERNAL_PATHS) == dict.fromkeys(INTERNAL_PATHS)
-
-
-def test_web_ui_without_its_service_is_refused() -> None:
-    result = helm("template", "orgo", CHART, *PROXIES, *ROUTE, "--set", "web.enabled=true")
-    assert result.returncode != 0
-    assert "web.service: the Service serving the web UI's static assets" in result.stderr
 
 
 @pytest.mark.parametrize(

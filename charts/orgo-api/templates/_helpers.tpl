@@ -16,15 +16,25 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 
-{{- define "orgo.image" -}}
-{{- if eq .Values.image.tag "latest" -}}
-{{- fail "image.tag: 'latest' is not allowed, pin a version (versions.yaml images.orgo)" -}}
+{{/* An image reference, never 'latest'. Args: dict "image" (repository, tag) "key" (its
+values path) "pin" (its versions.yaml entry). */}}
+{{- define "orgo.pinnedImage" -}}
+{{- if eq .image.tag "latest" -}}
+{{- fail (printf "%s.tag: 'latest' is not allowed, pin a version (versions.yaml %s)" .key .pin) -}}
 {{- end -}}
-{{- if .Values.image.digest -}}
-{{ printf "%s:%s@%s" .Values.image.repository .Values.image.tag .Values.image.digest }}
+{{- if .image.digest -}}
+{{ printf "%s:%s@%s" .image.repository .image.tag .image.digest }}
 {{- else -}}
-{{ printf "%s:%s" .Values.image.repository .Values.image.tag }}
+{{ printf "%s:%s" .image.repository .image.tag }}
 {{- end -}}
+{{- end -}}
+
+{{- define "orgo.image" -}}
+{{ include "orgo.pinnedImage" (dict "image" .Values.image "key" "image" "pin" "images.orgo") }}
+{{- end -}}
+
+{{- define "orgo.webImage" -}}
+{{ include "orgo.pinnedImage" (dict "image" .Values.web.image "key" "web.image" "pin" "images.orgo-web") }}
 {{- end -}}
 
 {{- define "orgo.envSecretName" -}}
@@ -76,8 +86,13 @@ PROMETHEUS_MULTIPROC_DIR: "/tmp"
 {{- end }}
 {{- end -}}
 
-{{- define "orgo.webService" -}}
-{{- required "web.service: the Service serving the web UI's static assets" .Values.web.service -}}
+{{/* The pods of the API, the worker and the migration job: every pod of the release but
+the web UI's, which reach no data service and no DNS, and only the edge reaches. */}}
+{{- define "orgo.appPodSelector" -}}
+matchLabels:
+  {{- include "orgo.selectorLabels" . | nindent 2 }}
+matchExpressions:
+  - {key: app.kubernetes.io/component, operator: NotIn, values: [web]}
 {{- end -}}
 
 {{- define "orgo.podSecurityContext" -}}
