@@ -96,6 +96,7 @@ class Orgo(pulumi.ComponentResource):
 def chart_values(args: OrgoArgs) -> Any:
     """The chart's values for this stack: sizes, image pin, routes, policies, monitoring."""
     cfg = args.platform.orgo
+    web_image = versions().images["orgo-web"]
     env = args.platform.environment
     image = cfg.image.chart_values(versions().images["orgo"])
     values: dict[str, Any] = {
@@ -120,6 +121,17 @@ def chart_values(args: OrgoArgs) -> Any:
         "worker": {
             "replicas": cfg.worker_replicas,
             "resources": kb.resources(cfg.worker_resources),
+        },
+        # The web UI through the same Gateway host, as many replicas as the API (its size:
+        # the chart's default, a static file server's).
+        "web": {
+            "enabled": True,
+            "image": {
+                "repository": web_image.repository,
+                "tag": web_image.tag,
+                "pullPolicy": "IfNotPresent",
+            },
+            "replicas": cfg.api_replicas,
         },
         "httpRoute": {
             "enabled": True,

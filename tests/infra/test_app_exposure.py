@@ -62,9 +62,10 @@ def test_the_gateway_forwards_only_client_paths(
     ]
     rules = http_route_rules(route)
     assert {backend_for(rules, p) for p in ["/api/v1/tasks", "/healthz"]} == {"orgo-api"}
-    assert {backend_for(rules, p) for p in OPS_PATHS} == {None}
+    # Every other path is the web UI's (whose nginx answers the API's paths with 404).
+    assert {backend_for(rules, p) for p in OPS_PATHS} == {"orgo-web"}
     docs = {backend_for(rules, p) for p in DOCS_PATHS}
-    assert docs == ({"orgo-api"} if docs_routed else {None})
+    assert docs == ({"orgo-api"} if docs_routed else {"orgo-web"})
 
 
 @pytest.mark.parametrize("stack", ["prod", "prod-lite"])
