@@ -128,11 +128,14 @@ fmt: sync ## apply ruff's fixes and formatting
 	$(RUN) ruff check --fix .
 	$(RUN) ruff format .
 
-.PHONY: bench bench-api bench-up
-bench: bench-api bench-up ## every benchmark; each writes its figures to benchmarks/results/
+.PHONY: bench bench-api bench-up bench-web
+bench: bench-api bench-up bench-web ## every benchmark; each writes its figures to benchmarks/results/
 
 bench-api: sync system-deps ## API throughput against PostgreSQL + Redis
 	$(RUN) python -m benchmarks.api_throughput
+
+bench-web: sync system-deps web-deps ## the web UI: gzipped JavaScript, navigation to task list visible in Chromium
+	$(RUN) python -m benchmarks.web
 
 bench-up: sync system-deps ## cold make up, idempotent re-run and idle memory (needs no orgo-local)
 	$(RUN) python -m benchmarks.platform_up

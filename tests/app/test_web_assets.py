@@ -170,4 +170,3 @@ def test_a_malformed_headers_file_is_refused_naming_the_line(tmp_path: Path) -> 
     )
     with pytest.raises(ValueError, match=r"headers\.conf:\d+: expected `add_header"):
         read_security_headers(broken)
-

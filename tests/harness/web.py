@@ -13,6 +13,8 @@ from tests.harness.processes import require_binary
 REPO = Path(__file__).resolve().parents[2]
 WEB = REPO / "web"
 NODE_BIN = REPO / ".tools" / "node" / "bin"
+# Where the UI keeps the refresh token (web/src/api/session.ts).
+REFRESH_TOKEN_KEY = "orgo.refreshToken"
 CHROMIUM = "/usr/bin/chromium"
 # Headless, as root in a sandbox of its own, and no calls home: Chromium's background
 # connections are refused on a closed network (ENVIRONMENT.md).

@@ -37,11 +37,10 @@ from playwright.sync_api import Request as BrowserRequest
 
 from tests.harness.deployment import Deployment, deploy
 from tests.harness.services import PostgresServer, RabbitmqServer, RedisServer
-from tests.harness.web import REPO, WEB, build_ui, chromium_launch_options
+from tests.harness.web import REFRESH_TOKEN_KEY, REPO, WEB, build_ui, chromium_launch_options
 
 SCREENSHOTS = REPO / "build" / "web-e2e"
 AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
-REFRESH_TOKEN_KEY = "orgo.refreshToken"  # web/src/api/session.ts
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 # The worker records activity and notifications within a second or two; a loaded machine
