@@ -25,6 +25,8 @@ wanted="$node_package $node_integrity $npm_package $npm_integrity"
 if [ -x "$prefix/bin/node" ] && [ "$(cat "$prefix/.installed-from" 2>/dev/null)" = "$wanted" ]; then
   exit 0
 fi
+# Node's own Linux builds link libatomic, which a minimal Debian 13 lacks.
+apt_install libatomic1
 work="$(mktemp -d)"
 trap 'rm -rf "$work" "$prefix.new"' EXIT
 log "installing $node_package and $npm_package into ${prefix#"$REPO_ROOT"/}"

@@ -42,12 +42,16 @@ apt_install() {
 # package, both values and the key.
 npm_pack_verified() {
   local package="$1" integrity="$2" key="$3" dir tarball actual
-  command -v npm >/dev/null || apt_install npm
-  command -v openssl >/dev/null || apt_install openssl
-  dir="$(mktemp -d "$4/pack.XXXXXX")"
-  (cd "$dir" && npm pack --silent "$package" >/dev/null)
+  command -v npm >/dev/null || apt_install npm || return 1
+  command -v openssl >/dev/null || apt_install openssl || return 1
+  dir="$(mktemp -d "$4/pack.XXXXXX")" || return 1
+  # Explicit checks: callers run this in $(...), where `set -e` does not apply.
+  if ! (cd "$dir" && npm pack --silent "$package" >/dev/null); then
+    printf '%s: npm pack failed (npm says why above); nothing installed\n' "$package" >&2
+    return 1
+  fi
   tarball="$(find "$dir" -maxdepth 1 -name '*.tgz' -print -quit)"
-  actual="sha512-$(openssl dgst -sha512 -binary "$tarball" | base64 -w 0)"
+  actual="sha512-$(openssl dgst -sha512 -binary "$tarball" | base64 -w 0)" || return 1
   if [ "$actual" != "$integrity" ]; then
     printf '%s: the downloaded tarball has integrity %s, but versions.yaml records %s (tools.%s); nothing installed\n' \
       "$package" "$actual" "$integrity" "$key" >&2

@@ -109,6 +109,17 @@ def test_node_install_refuses_a_package_that_differs_from_the_recorded_integrity
 
 
 @pytest.mark.timeout(600)
+def test_node_install_stops_when_the_download_fails(tmp_path: Path) -> None:
+    root = sandbox(tmp_path, "scripts/install-node.sh")
+    pin(root, "node", "0.0.0-no-such-release")
+    result = run_script(root, "install-node.sh")
+    assert result.returncode != 0
+    assert f"node-linux-{NODE_ARCH}@0.0.0-no-such-release: npm pack failed" in result.stderr
+    assert "integrity" not in result.stderr
+    assert not (root / ".tools" / "node").exists()
+
+
+@pytest.mark.timeout(600)
 def test_node_install_installs_the_pinned_node_and_npm(tmp_path: Path) -> None:
     root = sandbox(tmp_path, "scripts/install-node.sh")
     result = run_script(root, "install-node.sh")
