@@ -3,10 +3,10 @@ import type { Activity, Task, TaskStatus, TaskUpdate, User } from "../api/client
 import { unwrap } from "../api/problems";
 import { statusTransitions, taskStatuses } from "../api/schema";
 import { useOrgo } from "../context";
-import { dateTime, fromLocalInput, person, STATUS_LABELS, toLocalInput } from "../format";
+import { dateTime, person, STATUS_LABELS, toLocalInput } from "../format";
 import { useAction, useResource } from "../hooks";
 import { ErrorMessage } from "./ErrorMessage";
-import { type TaskDraft, TaskFields } from "./TaskFields";
+import { type TaskDraft, TaskFields, taskBody } from "./TaskFields";
 
 // How often an open task's activity is asked for (the worker records it after each change).
 export const ACTIVITY_POLL_MS = 2_000;
@@ -167,12 +167,7 @@ function EditForm({ task, users, onSave, error }: EditFormProps) {
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    void onSave({
-      title: draft.title,
-      description: draft.description,
-      assignee_id: draft.assigneeId || null,
-      due_at: fromLocalInput(draft.dueAt),
-    });
+    void onSave(taskBody(draft));
   };
 
   return (

@@ -1,7 +1,7 @@
 import { cloneElement } from "react";
-import type { User } from "../api/client";
+import type { TaskCreate, User } from "../api/client";
 import type { ApiError } from "../api/problems";
-import { person } from "../format";
+import { fromLocalInput, person } from "../format";
 
 export interface TaskDraft {
   title: string;
@@ -11,6 +11,16 @@ export interface TaskDraft {
 }
 
 export const EMPTY_DRAFT: TaskDraft = { title: "", description: "", assigneeId: "", dueAt: "" };
+
+/** The fields as the API takes them (create and update alike): no assignee or due date is null. */
+export function taskBody(draft: TaskDraft): Required<TaskCreate> {
+  return {
+    title: draft.title,
+    description: draft.description,
+    assignee_id: draft.assigneeId || null,
+    due_at: fromLocalInput(draft.dueAt),
+  };
+}
 
 interface TaskFieldsProps {
   idPrefix: string;

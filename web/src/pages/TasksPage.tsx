@@ -5,9 +5,9 @@ import { taskStatuses } from "../api/schema";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { Pager } from "../components/Pager";
 import { TaskDetail } from "../components/TaskDetail";
-import { EMPTY_DRAFT, type TaskDraft, TaskFields } from "../components/TaskFields";
+import { EMPTY_DRAFT, type TaskDraft, TaskFields, taskBody } from "../components/TaskFields";
 import { useOrgo } from "../context";
-import { dateTime, fromLocalInput, person, STATUS_LABELS } from "../format";
+import { dateTime, person, STATUS_LABELS } from "../format";
 import { useAction, useResource } from "../hooks";
 
 export const TASKS_PAGE_SIZE = 20;
@@ -182,16 +182,7 @@ function NewTaskForm({
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     const task = await run(async () =>
-      unwrap(
-        await api.POST("/api/v1/tasks", {
-          body: {
-            title: draft.title,
-            description: draft.description,
-            assignee_id: draft.assigneeId || null,
-            due_at: fromLocalInput(draft.dueAt),
-          },
-        }),
-      ),
+      unwrap(await api.POST("/api/v1/tasks", { body: taskBody(draft) })),
     );
     if (task) {
       setDraft(EMPTY_DRAFT);
