@@ -4,7 +4,6 @@ and left out of the policies that open the API's pods to monitoring, DNS and dat
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,15 +46,10 @@ def policies_of(objects: list[dict[str, Any]], labels: dict[str, str]) -> list[d
     ]
 
 
-def test_the_web_ui_is_a_restricted_deployment_behind_its_service(
-    envoy_gateway_schemas: Path,
-) -> None:
+def test_the_web_ui_is_a_restricted_deployment_behind_its_service() -> None:
     objects = render(*WEB, "--set", "web.image.tag=1.2.3", "--set", "web.replicas=2")
-    problems = [
-        p
-        for obj in objects
-        for p in validate(obj, KUBERNETES_VERSION, [*ks.schema_dirs(), envoy_gateway_schemas])
-    ]
+    crds = ks.pinned_crds()
+    problems = [p for obj in objects for p in validate(obj, KUBERNETES_VERSION, crds)]
     assert not problems, "\n".join(problems)
     deployment = by_kind(objects, "Deployment")["orgo-web"]
     pod = deployment["spec"]["template"]["spec"]

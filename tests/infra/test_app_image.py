@@ -19,7 +19,7 @@ ECR = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/orgo-prod/orgo"
 
 
 def app_images(stack: str, image: dict[str, str] | None = None) -> set[tuple[str, str]]:
-    """(image, pull policy) of every container of the Orgo chart in `stack`'s render."""
+    """(image, pull policy) of every app container of the Orgo chart in `stack`'s render."""
     values = dict(stack_config_values(stack)[0])
     if image is not None:
         platform = json.loads(values["orgo:platform"])
@@ -27,8 +27,8 @@ def app_images(stack: str, image: dict[str, str] | None = None) -> set[tuple[str
         values["orgo:platform"] = json.dumps(platform)
     found = set()
     for obj in kubernetes_objects(run(stack, values=values).resources):
-        if obj["metadata"].get("namespace") != "orgo":
-            continue
+        if obj["metadata"].get("namespace") != "orgo" or obj["metadata"]["name"] == "orgo-web":
+            continue  # the web UI runs its own image (images.orgo-web)
         for pod in ks.pod_specs(obj):
             found |= {(c["image"], c["imagePullPolicy"]) for c in ks.containers(pod.spec)}
     return found
