@@ -1,7 +1,10 @@
 """Edge: cert-manager (self-signed or ACME issuer, HTTP-01 or Route 53 DNS-01), Envoy
 Gateway (Gateway API) with one Gateway terminating TLS 1.3 only for the app's hostname (and
 Grafana's and Kibana's when clients may reach them), its proxies sized, spread and budgeted
-by an EnvoyProxy. Grafana and Kibana get routes only behind an IP allow-list."""
+by an EnvoyProxy. Grafana and Kibana get routes only behind an IP allow-list.
+
+Helm v4 Chart applies no Helm hooks, so Envoy Gateway's certgen Job never runs: its
+control-plane Secrets come from cert-manager here (docs/kubernetes.md, "Helm hooks")."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
 from infra.components import k8s as kb
 from infra.components import remote
@@ -27,6 +31,27 @@ TLS_SECRET = "orgo-tls"  # noqa: S105 (a Secret's name)
 # cert-manager's controller runs as this service account (the AWS layer binds the Route 53
 # role to it through Pod Identity).
 CERT_MANAGER_SERVICE_ACCOUNT = "cert-manager"
+# The Envoy Gateway controller's Service (fixed by the chart) and the cluster's DNS domain
+# (the chart's `kubernetesClusterDomain`): the names the controller's certificate carries.
+CONTROLLER_SERVICE = "envoy-gateway"
+CLUSTER_DOMAIN = "cluster.local"
+# The Secrets Envoy Gateway v1.9 reads by fixed name in its own namespace (its certgen Job
+# makes them under Helm): the controller's xDS server certificate, the proxies' client
+# certificate, the rate limiter's, all from one CA, and the OAuth2 filters' HMAC key.
+CONTROLLER_TLS_SECRET = "envoy-gateway"  # noqa: S105 (a Secret's name)
+PROXY_TLS_SECRET = "envoy"  # noqa: S105 (a Secret's name)
+RATE_LIMIT_TLS_SECRET = "envoy-rate-limit"  # noqa: S105 (a Secret's name)
+OIDC_HMAC_SECRET = "envoy-oidc-hmac"  # noqa: S105 (a Secret's name)
+CONTROL_PLANE_CA = "envoy-gateway-ca"
+# certgen's lifetime (5 years, never renewed); cert-manager renews at two thirds of it. The
+# CA lives twice as long and keeps its key on renewal, so certificates issued before a
+# renewal still verify against the CA the others carry.
+CONTROL_PLANE_CERT_HOURS = 5 * 8760
+CONTROL_PLANE_CA_HOURS = 10 * 8760
+# Makes Pulumi wait until cert-manager's cainjector has put the CA into a webhook
+# configuration: before that the API server cannot call the webhook (x509 errors), and
+# Pulumi does not retry such a create. This replaces the chart's startupapicheck hook.
+WAIT_FOR_CA_BUNDLE = {"pulumi.com/waitFor": "jsonpath={.webhooks[*].clientConfig.caBundle}"}
 # Envoy proxies listen on unprivileged ports 10080/10443 behind the Service's 80/443.
 PROXY_PORTS = (10080, 10443)
 # Labels Envoy Gateway puts on the proxy pods of a Gateway.
@@ -101,35 +126,15 @@ class Edge(pulumi.ComponentResource):
         )
         after_ns = child_options(self, opts, namespace)
         cert_manager = remote.chart(
-            f"{name}-cert-manager",
-            "cert-manager",
-            NAMESPACE,
-            {
-                "crds": {"enabled": True},
-                "serviceAccount": {"name": CERT_MANAGER_SERVICE_ACCOUNT},
-                "replicaCount": min(cfg.gateway_replicas, 2),
-                "config": {
-                    "apiVersion": "controller.config.cert-manager.io/v1alpha1",
-                    "kind": "ControllerConfiguration",
-                    "enableGatewayAPI": True,  # ACME HTTP-01 answered through the Gateway
-                },
-                "resources": kb.resources(kb.OPERATOR_RESOURCES),
-                "webhook": {"resources": kb.resources(kb.SIDECAR_RESOURCES)},
-                "cainjector": {"resources": kb.resources(kb.OPERATOR_RESOURCES)},
-            },
-            after_ns,
+            f"{name}-cert-manager", "cert-manager", NAMESPACE, _cert_manager_values(cfg), after_ns
         )
+        control_plane = self._control_plane_secrets(child_options(self, opts, cert_manager))
         gateway = remote.chart(
             f"{name}-envoy-gateway",
             "envoy-gateway",
             NAMESPACE,
-            {
-                "deployment": {
-                    "replicas": min(cfg.gateway_replicas, 2),
-                    "envoyGateway": {"resources": kb.resources(kb.OPERATOR_RESOURCES)},
-                }
-            },
-            after_ns,
+            _envoy_gateway_values(cfg),
+            child_options(self, opts, namespace, *control_plane),
         )
         after_charts = child_options(self, opts, cert_manager, gateway)
         admin = [admin_access(app, args.domain, cfg) for app in ADMIN_APPS]
@@ -210,6 +215,71 @@ class Edge(pulumi.ComponentResource):
             self._redirect(after_charts)
         self.register_outputs({})
 
+    def _control_plane_secrets(self, opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+        """What Envoy Gateway's certgen hook would have made: a CA, the controller's, the
+        proxies' and the rate limiter's certificates (Pulumi waits until each is Ready, so
+        its Secret exists before the controller starts) and the OIDC HMAC key."""
+        issuer = {"group": "cert-manager.io", "kind": "Issuer"}
+        self._cr(
+            "control-plane-selfsigned",
+            "cert-manager.io/v1",
+            "Issuer",
+            f"{CONTROL_PLANE_CA}-selfsigned",
+            NAMESPACE,
+            {"selfSigned": {}},
+            opts,
+        )
+        self._cr(
+            "control-plane-ca",
+            "cert-manager.io/v1",
+            "Certificate",
+            CONTROL_PLANE_CA,
+            NAMESPACE,
+            {
+                "isCA": True,
+                "commonName": CONTROL_PLANE_CA,
+                "secretName": CONTROL_PLANE_CA,
+                "duration": f"{CONTROL_PLANE_CA_HOURS}h",
+                "privateKey": {"algorithm": "RSA", "size": 2048, "rotationPolicy": "Never"},
+                "issuerRef": {**issuer, "name": f"{CONTROL_PLANE_CA}-selfsigned"},
+            },
+            opts,
+        )
+        self._cr(
+            "control-plane-issuer",
+            "cert-manager.io/v1",
+            "Issuer",
+            CONTROL_PLANE_CA,
+            NAMESPACE,
+            {"ca": {"secretName": CONTROL_PLANE_CA}},
+            opts,
+        )
+        signed_by = {**issuer, "name": CONTROL_PLANE_CA}
+        certificates = [
+            k8s.apiextensions.CustomResource(
+                f"{self._name}-{secret}-certificate",
+                api_version="cert-manager.io/v1",
+                kind="Certificate",
+                metadata=kb.awaited({"name": secret, "namespace": NAMESPACE}, "Ready"),
+                spec={**spec, "issuerRef": signed_by},
+                opts=opts,
+            )
+            for secret, spec in control_plane_certificates().items()
+        ]
+        hmac_key = random.RandomPassword(
+            f"{self._name}-oidc-hmac",
+            length=64,
+            special=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        hmac = k8s.core.v1.Secret(
+            f"{self._name}-oidc-hmac",
+            metadata={"name": OIDC_HMAC_SECRET, "namespace": NAMESPACE},
+            string_data={"hmac-secret": hmac_key.result},
+            opts=opts,
+        )
+        return [*certificates, hmac]
+
     def _redirect(self, opts: pulumi.ResourceOptions) -> None:
         """Plain HTTP answers only ACME challenges (cert-manager's more specific route);
         everything else is redirected to HTTPS."""
@@ -254,6 +324,72 @@ class Edge(pulumi.ComponentResource):
             spec=spec,
             opts=opts,
         )
+
+
+def _cert_manager_values(cfg: EdgeConfig) -> Any:
+    return {
+        "crds": {"enabled": True},
+        "serviceAccount": {"name": CERT_MANAGER_SERVICE_ACCOUNT},
+        "replicaCount": min(cfg.gateway_replicas, 2),
+        "config": {
+            "apiVersion": "controller.config.cert-manager.io/v1alpha1",
+            "kind": "ControllerConfiguration",
+            "enableGatewayAPI": True,  # ACME HTTP-01 answered through the Gateway
+        },
+        "resources": kb.resources(kb.OPERATOR_RESOURCES),
+        "webhook": {
+            "resources": kb.resources(kb.SIDECAR_RESOURCES),
+            "validatingWebhookConfigurationAnnotations": WAIT_FOR_CA_BUNDLE,
+            "mutatingWebhookConfigurationAnnotations": WAIT_FOR_CA_BUNDLE,
+        },
+        "cainjector": {"resources": kb.resources(kb.OPERATOR_RESOURCES)},
+    }
+
+
+def _envoy_gateway_values(cfg: EdgeConfig) -> Any:
+    return {
+        "kubernetesClusterDomain": CLUSTER_DOMAIN,
+        "deployment": {
+            "replicas": min(cfg.gateway_replicas, 2),
+            "envoyGateway": {"resources": kb.resources(kb.OPERATOR_RESOURCES)},
+        },
+        # The injector's webhook configuration is a Helm hook (never applied here) and
+        # only feeds zone-aware routing, which no route uses (tests/infra/test_edge.py).
+        "topologyInjector": {"enabled": False},
+    }
+
+
+def control_plane_certificates() -> dict[str, Any]:
+    """Secret name -> Certificate spec (without issuer) of Envoy Gateway's control plane,
+    with the names and key usages certgen gives them: the proxies check the controller's
+    DNS name `envoy-gateway`; the controller and the rate limiter check only the CA."""
+    service = CONTROLLER_SERVICE
+    leaf = {
+        "duration": f"{CONTROL_PLANE_CERT_HOURS}h",
+        "privateKey": {"algorithm": "RSA", "size": 2048, "rotationPolicy": "Always"},
+        "usages": [
+            "digital signature",
+            "data encipherment",
+            "key encipherment",
+            "content commitment",
+        ],
+    }
+    in_namespace = {"commonName": "*", "dnsNames": [f"*.{NAMESPACE}"]}
+    return {
+        CONTROLLER_TLS_SECRET: {
+            **leaf,
+            "secretName": CONTROLLER_TLS_SECRET,
+            "commonName": service,
+            "dnsNames": [
+                service,
+                f"{service}.{NAMESPACE}",
+                f"{service}.{NAMESPACE}.svc",
+                f"{service}.{NAMESPACE}.svc.{CLUSTER_DOMAIN}",
+            ],
+        },
+        PROXY_TLS_SECRET: {**leaf, **in_namespace, "secretName": PROXY_TLS_SECRET},
+        RATE_LIMIT_TLS_SECRET: {**leaf, **in_namespace, "secretName": RATE_LIMIT_TLS_SECRET},
+    }
 
 
 def _issuer_spec(cfg: EdgeConfig, domain: str) -> Any:

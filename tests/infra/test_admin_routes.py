@@ -61,7 +61,7 @@ def test_allowed_clients_reach_the_uis_through_an_allow_list(objects: Objects) -
             {"name": "admin-cidrs", "action": "Allow", "principal": {"clientCIDRs": DEV_CIDRS}}
         ]
         assert validate(policy, "1.36.0", ks.pinned_crds()) == []
-    certificate = next(iter(of_kind(dev, "Certificate").values()))
+    certificate = of_kind(dev, "Certificate")[("edge", "orgo")]  # the Gateway's
     assert certificate["spec"]["dnsNames"] == [
         "orgo.localtest.me",
         "grafana.orgo.localtest.me",
@@ -76,7 +76,7 @@ def test_no_route_to_the_uis_without_an_allow_list(
     services = {service for _, service in ADMIN_UIS.values()}
     assert not routed_services(staging) & services
     assert not of_kind(staging, "SecurityPolicy")
-    certificate = next(iter(of_kind(staging, "Certificate").values()))
+    certificate = of_kind(staging, "Certificate")[("edge", "orgo")]
     assert certificate["spec"]["dnsNames"] == ["orgo.staging.example.com"]
     outputs = rendered("staging").stack_outputs
     assert outputs["grafanaUrl"] == PORT_FORWARDS["grafana"]

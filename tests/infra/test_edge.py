@@ -1,5 +1,7 @@
-"""The edge on any cluster (dev, staging): the EnvoyProxy behind the GatewayClass, the ACME
-solver each stack uses, and the errors of a bad `edge.acme` config. The AWS stacks'
+"""The edge on any cluster (dev, staging): the EnvoyProxy behind the GatewayClass, Envoy
+Gateway's control-plane certificates (made by cert-manager, since Helm v4 Chart never runs
+the chart's certgen hook), the ACME solver each stack uses, and the errors of a bad
+`edge.acme` config. The AWS stacks'
 edge (Route 53 DNS-01, NLB) is tested in tests/infra/aws/test_aws_edge.py."""
 
 from __future__ import annotations
@@ -14,9 +16,19 @@ import yaml
 from infra.components import k8s as kb
 from infra.components.edge import PROXY_CONFIG, PROXY_RESOURCES, EdgeArgs, _proxy_spec
 from infra.config import ConfigError, EdgeConfig, parse_stack_config
+from infra.render import Render
 from infra.versions import REPO_ROOT
 
 Objects = Callable[[str], list[dict[str, Any]]]
+Platform = Callable[[str], Render]
+# What Envoy Gateway v1.9 reads by fixed name in its own namespace and its certgen Job
+# makes under Helm (upstream internal/provider/kubernetes/secrets.go): Secret -> keys.
+CERTGEN_SECRETS = {
+    "envoy-gateway": {"ca.crt", "tls.crt", "tls.key"},
+    "envoy": {"ca.crt", "tls.crt", "tls.key"},
+    "envoy-rate-limit": {"ca.crt", "tls.crt", "tls.key"},
+    "envoy-oidc-hmac": {"hmac-secret"},
+}
 
 
 def one(objects: list[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:
@@ -151,3 +163,77 @@ def test_route53_solver_config_is_accepted() -> None:
     acme = {"solver": "route53", "hostedZoneId": "Z0EXAMPLE12345ORGO", "region": "eu-west-1"}
     cfg = parse_stack_config(staging_with_acme(acme)).platform.edge.acme
     assert (cfg.solver, cfg.hosted_zone_id, cfg.region) == tuple(acme.values())
+
+
+def made_in(objects: list[dict[str, Any]], namespace: str) -> dict[str, set[str]]:
+    """Secret name -> its keys, for the Secrets of `namespace` that the render declares or
+    that its Certificates make (cert-manager writes ca.crt, tls.crt and tls.key)."""
+    made: dict[str, set[str]] = {}
+    for obj in objects:
+        if obj["metadata"].get("namespace") != namespace:
+            continue
+        if obj["kind"] == "Secret":
+            made[obj["metadata"]["name"]] = {
+                *(obj.get("data") or {}),
+                *(obj.get("stringData") or {}),
+            }
+        elif obj["kind"] == "Certificate":
+            made[obj["spec"]["secretName"]] = {"ca.crt", "tls.crt", "tls.key"}
+    return made
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_every_secret_certgen_would_make_is_made(platform: Platform, stack: str) -> None:
+    made = made_in(platform(stack).objects, "edge")
+    assert {name: made.get(name) for name in CERTGEN_SECRETS} == CERTGEN_SECRETS
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging"])
+def test_control_plane_certificates_match_what_envoy_gateway_checks(
+    platform: Platform, stack: str
+) -> None:
+    """The proxies verify the controller by the DNS name `envoy-gateway`; the controller and
+    the rate limiter accept any certificate of the CA their own Secret carries, so all three
+    come from one CA, which keeps its key when cert-manager renews it."""
+    objects = platform(stack).objects
+    service = one(objects, "Service", "envoy-gateway")["metadata"]  # the chart's controller
+    [container] = one(objects, "Deployment", "envoy-gateway")["spec"]["template"]["spec"][
+        "containers"
+    ]
+    domain = {e["name"]: e.get("value") for e in container["env"]}["KUBERNETES_CLUSTER_DOMAIN"]
+    certificates = {
+        o["spec"]["secretName"]: o["spec"] for o in objects if o["kind"] == "Certificate"
+    }
+    namespace = service["namespace"]
+    controller = certificates["envoy-gateway"]["dnsNames"]
+    assert "envoy-gateway" in controller
+    assert f"{service['name']}.{namespace}.svc.{domain}" in controller
+    for client in ("envoy", "envoy-rate-limit"):
+        assert certificates[client]["dnsNames"] == [f"*.{namespace}"]
+    [ca_issuer] = [
+        o
+        for o in objects
+        if o["kind"] == "Issuer" and o["metadata"]["namespace"] == namespace and "ca" in o["spec"]
+    ]
+    ca = certificates[ca_issuer["spec"]["ca"]["secretName"]]
+    assert ca["isCA"] is True
+    assert ca["privateKey"]["rotationPolicy"] == "Never"
+    for name in ("envoy-gateway", "envoy", "envoy-rate-limit"):
+        assert certificates[name]["issuerRef"] == {
+            "group": "cert-manager.io",
+            "kind": "Issuer",
+            "name": ca_issuer["metadata"]["name"],
+        }
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging"])
+def test_the_topology_injector_is_off_and_nothing_needs_it(platform: Platform, stack: str) -> None:
+    """Its MutatingWebhookConfiguration is a Helm hook (never applied under Helm v4 Chart),
+    and it only feeds zone-aware load balancing, which no BackendTrafficPolicy asks for."""
+    objects = platform(stack).objects
+    config_map = one(objects, "ConfigMap", "envoy-gateway-config")
+    config = yaml.safe_load(config_map["data"]["envoy-gateway.yaml"])
+    assert config["proxyTopologyInjector"] == {"disabled": True}
+    policies = [o for o in objects if o["kind"] == "BackendTrafficPolicy"]
+    assert policies, "no BackendTrafficPolicy rendered: the check below checks nothing"
+    assert not [p for p in policies if "zoneAware" in (p["spec"].get("loadBalancer") or {})]

@@ -15,9 +15,11 @@ from typing import Any
 
 import pytest
 
+from infra.components.edge import WAIT_FOR_CA_BUNDLE
 from infra.installs import Install
 from infra.mocks import RegisteredResource
 from infra.render import Placed, Render
+from infra.workloads import pod_specs
 
 Platform = Callable[[str], Render]
 STACKS = ("dev", "staging", "prod")
@@ -161,6 +163,103 @@ def test_namespaced_objects_wait_for_their_namespace(platform: Platform, stack: 
         elif creator.urn != placed.owner.urn and creator.urn not in waits_for(placed.owner):
             problems.append(f"{label(placed)} does not wait for namespace {namespace}")
     assert not problems, "\n".join(sorted(set(problems)))
+
+
+def secret_makers(stack_render: Render) -> dict[tuple[str, str], Placed]:
+    """(namespace, Secret name) -> the rendered Secret or cert-manager Certificate making it."""
+    makers = {}
+    for placed in stack_render.placed:
+        metadata, kind = placed.obj["metadata"], placed.obj["kind"]
+        if kind == "Secret":
+            makers[(metadata.get("namespace"), metadata["name"])] = placed
+        elif kind == "Certificate":
+            makers[(metadata.get("namespace"), placed.obj["spec"]["secretName"])] = placed
+    return makers
+
+
+def mount_problems(
+    placed: Placed,
+    makers: dict[tuple[str, str], Placed],
+    waits_for: Callable[[RegisteredResource], set[str]],
+) -> list[str]:
+    """A workload mounting a Secret that another resource makes must wait for it, and for a
+    Certificate until it is Ready (its Secret exists only then)."""
+    problems = []
+    for pod in pod_specs(placed.obj):
+        for volume in pod.spec.get("volumes", []):
+            maker = makers.get((pod.namespace, (volume.get("secret") or {}).get("secretName")))
+            if maker is None or maker.owner.urn == placed.owner.urn:
+                continue  # no Secret, made by the workload's own install, or by an operator
+            if maker.owner.urn not in waits_for(placed.owner):
+                problems.append(f"{label(placed)} does not wait for {label(maker)}")
+            annotations = maker.obj["metadata"].get("annotations") or {}
+            if maker.obj["kind"] == "Certificate" and not str(
+                annotations.get("pulumi.com/waitFor", "")
+            ).startswith("condition=Ready"):
+                problems.append(f"{label(maker)} is not awaited until Ready")
+    return problems
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_workloads_wait_for_the_secrets_they_mount(platform: Platform, stack: str) -> None:
+    """Envoy Gateway's controller mounts `envoy-gateway`, which edge.py's Certificate makes
+    (in place of the chart's certgen hook): the chart is applied once it is Ready."""
+    stack_render = platform(stack)
+    makers, waits_for = secret_makers(stack_render), closure(stack_render)
+    problems = [
+        p for placed in stack_render.placed for p in mount_problems(placed, makers, waits_for)
+    ]
+    controller = next(
+        p
+        for p in stack_render.placed
+        if p.obj["kind"] == "Deployment" and p.obj["metadata"]["name"] == "envoy-gateway"
+    )
+    assert makers[("edge", "envoy-gateway")].owner.urn in waits_for(controller.owner)
+    assert not problems, "\n".join(sorted(set(problems)))
+
+
+# Webhook configurations whose CA cert-manager's cainjector injects but which Pulumi does
+# not wait for, with what would change that (outside the edge: reported, not yet done).
+CA_BUNDLE_NOT_AWAITED = {
+    "monitoring-admission": "infra/components/monitoring.py: kube-prometheus-stack values"
+    " prometheusOperator.admissionWebhooks.{validating,mutating}WebhookConfiguration.annotations",
+    "cluster-operator-mutating-webhook-configuration": "RabbitMQ manifest (yaml.v2.ConfigFile):"
+    " no values; a transform or the objects declared in infra/components/rabbitmq.py",
+    "cluster-operator-validating-webhook-configuration": "as above",
+    "messaging-topology-mutating-webhook-configuration": "as above",
+    "messaging-topology-validating-webhook-configuration": "as above",
+}
+
+
+def injected_webhook_configs(stack_render: Render) -> dict[str, dict[str, Any]]:
+    return {
+        o["metadata"]["name"]: o
+        for install in stack_render.installs
+        for o in install.objects
+        if o["kind"] in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration")
+        and any(
+            a.startswith("cert-manager.io/inject-ca-from")
+            for a in o["metadata"].get("annotations") or {}
+        )
+    }
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_webhooks_with_an_injected_ca_are_awaited(platform: Platform, stack: str) -> None:
+    """The pods behind a webhook can be ready before cainjector has put their CA into the
+    webhook configuration; until then the API server refuses every object the webhook
+    intercepts with an x509 error, which Pulumi does not retry. Waiting for the caBundle
+    makes the install complete only once its webhook can be called (for cert-manager's own
+    webhook this replaces the chart's startupapicheck hook)."""
+    configs = injected_webhook_configs(platform(stack))
+    assert {"edge-cert-manager-webhook"} <= set(configs)
+    awaited = {
+        name
+        for name, config in configs.items()
+        if WAIT_FOR_CA_BUNDLE.items() <= (config["metadata"].get("annotations") or {}).items()
+    }
+    assert set(configs) - awaited == set(CA_BUNDLE_NOT_AWAITED) & set(configs)
+    assert "edge-cert-manager-webhook" in awaited
 
 
 def test_a_missing_dependency_is_found(platform: Platform) -> None:

@@ -104,7 +104,7 @@ def test_edge(objects: Objects) -> None:
     assert one(objects("dev"), "ClusterIssuer")["spec"] == {"selfSigned": {}}
     acme = one(objects("staging"), "ClusterIssuer")["spec"]["acme"]
     assert acme["email"] == "platform@example.com"
-    certificate = one(objects("staging"), "Certificate")["spec"]
+    certificate = one(objects("staging"), "Certificate", "orgo")["spec"]
     gateway = one(objects("staging"), "Gateway")["spec"]
     https = next(listener for listener in gateway["listeners"] if listener["name"] == "https")
     assert https["tls"]["certificateRefs"] == [
