@@ -30,11 +30,9 @@ def helm_template(
     namespace: str,
     values: dict[str, Any],
     kube_version: str | None = None,
-    include_hooks: bool = True,
 ) -> list[dict[str, Any]]:
-    """`helm template` of a local chart (directory or .tgz), CRDs included: the objects in
-    helm's order. Without `include_hooks`, hook resources (`helm.sh/hook`) are left out, as
-    Pulumi's helm.v4.Chart leaves them out."""
+    """`helm template` of a local chart (directory or .tgz), CRDs and hooks included: the
+    objects in helm's order."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=True) as values_file:
         json.dump(values, values_file)
         values_file.flush()
@@ -45,10 +43,13 @@ def helm_template(
         rendered = run_helm(*args)
     if rendered.returncode != 0:
         raise RuntimeError(f"helm template {chart.name} failed: {rendered.stderr.strip()}")
-    objects = [doc for doc in load_all(rendered.stdout) if doc]
-    if include_hooks:
-        return objects
-    return [o for o in objects if HOOK_ANNOTATION not in (o["metadata"].get("annotations") or {})]
+    return [doc for doc in load_all(rendered.stdout) if doc]
+
+
+def is_hook(obj: dict[str, Any]) -> bool:
+    """A Helm hook (`helm.sh/hook`): Helm runs it around an install; Pulumi's helm.v4.Chart
+    leaves it out."""
+    return HOOK_ANNOTATION in (obj["metadata"].get("annotations") or {})
 
 
 class SafeLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]

@@ -2,9 +2,9 @@
 
 Under mocks, Helm v4 Chart and yaml.v2 ConfigFile resources register without children.
 This module expands each one as the provider would apply it: `helm template` of the
-resolved chart file with the values the program passed (hooks left out, as Helm v4 Chart
-leaves them out; CRDs included), or the manifest file's documents, and the release
-namespace on namespaced objects that do not name one.
+resolved chart file with the values the program passed (CRDs included; Helm hooks left out,
+as Helm v4 Chart leaves them out, and kept aside for review), or the manifest file's
+documents, and the release namespace on namespaced objects that do not name one.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.artefacts import Artefact, owning
-from infra.helm import helm_template, load_all
+from infra.helm import helm_template, is_hook, load_all
 from infra.mocks import SECRET_MASK, RegisteredResource
 
 CHART_TYPE = "kubernetes:helm.sh/v4:Chart"
@@ -52,6 +52,9 @@ class Install:
     namespace: str | None
     values: dict[str, Any]  # as passed by the program, secrets masked
     objects: list[dict[str, Any]]
+    # The chart's Helm hooks, which Helm would run around the install and Pulumi never
+    # applies (tests/infra/test_chart_hooks.py reviews each).
+    hooks: list[dict[str, Any]]
 
     @property
     def release(self) -> str:
@@ -79,17 +82,15 @@ def _expand(resource: RegisteredResource, kube_version: str) -> Install:
         namespace = inputs.get("namespace")
         values = inputs.get("values") or {}
         release = str(inputs.get("name") or resource.name)
-        objects = helm_template(
-            release,
-            found.path,
-            namespace or "default",
-            values,
-            kube_version=kube_version,
-            include_hooks=False,
+        rendered = helm_template(
+            release, found.path, namespace or "default", values, kube_version=kube_version
         )
-        return Install(resource, found, namespace, values, [_masked(o) for o in objects])
+        objects = [_masked(o) for o in rendered if not is_hook(o)]
+        return Install(
+            resource, found, namespace, values, objects, [o for o in rendered if is_hook(o)]
+        )
     path = Path(str(inputs["file"]))
-    return Install(resource, owning(str(path)), None, {}, load_manifest(path))
+    return Install(resource, owning(str(path)), None, {}, load_manifest(path), [])
 
 
 def load_manifest(path: Path) -> list[dict[str, Any]]:
