@@ -21,8 +21,6 @@ from verify.expectations import Expectations, label
 from verify.http import Http, UrlHttp
 from verify.report import Check, run_checks, summary, table
 
-# kube-prometheus-stack names its Prometheus Service `<fullnameOverride>-prometheus`.
-PROMETHEUS_SERVICE = ("monitoring-prometheus", 9090)
 API_DEPLOYMENT = "orgo-api"
 
 Obj = Mapping[str, Any]
@@ -96,7 +94,9 @@ class LazyHttp:
 def checks(cluster: Cluster, expected: Expectations) -> list[Check]:
     found = [Check("rendered objects exist", lambda: existing(cluster, expected.objects))]
     found += [Check(label(obj), _judging(cluster, obj, rule)) for obj, rule in expected.judged()]
-    prometheus = ServiceProxy(cluster, MONITORING, *PROMETHEUS_SERVICE)
+    prometheus = ServiceProxy(
+        cluster, MONITORING, monitoring.PROMETHEUS_SERVICE, monitoring.PROMETHEUS_PORT
+    )
     found += [
         Check(f"prometheus job {job} up", partial(probes.prometheus_job_up, prometheus, job))
         for job in sorted(expected.jobs)

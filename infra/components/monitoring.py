@@ -25,6 +25,12 @@ from infra.config import CONFIG_NAMESPACE, MonitoringConfig
 from observability.config import Config as ObservabilityConfig
 
 NAMESPACE = "monitoring"
+# kube-prometheus-stack names its objects `<fullnameOverride>-...`: its Prometheus is served
+# by the Service `monitoring-prometheus` on the chart's default web port (the verifier asks
+# it through the API server's service proxy; tests/verify/test_checks.py reads the render).
+STACK_FULLNAME = "monitoring"
+PROMETHEUS_SERVICE = f"{STACK_FULLNAME}-prometheus"
+PROMETHEUS_PORT = 9090
 GRAFANA_SERVICE = "monitoring-grafana"
 GRAFANA_ADMIN_SECRET = "grafana-admin"  # noqa: S105 (a Secret's name)
 # The Role of Grafana's dashboard and datasource sidecars: read ConfigMaps in this namespace,
@@ -140,7 +146,7 @@ class Monitoring(pulumi.ComponentResource):
         if args.storage_class:
             storage["storageClassName"] = args.storage_class
         return {
-            "fullnameOverride": "monitoring",
+            "fullnameOverride": STACK_FULLNAME,
             "prometheus": {
                 "podDisruptionBudget": _chart_disruption_budget(cfg.prometheus_replicas),
                 "prometheusSpec": {

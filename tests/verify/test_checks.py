@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from infra.components import monitoring
 from verify import cli
 from verify.expectations import label
 from verify.report import run_checks
 
-from .conftest import expected
+from .conftest import STACKS, expected
 
 DEPLOYED = {
     "observedGeneration": 1,
@@ -74,3 +77,21 @@ def test_a_finished_job_removed_after_its_ttl_passes() -> None:
     assert "ttlSecondsAfterFinished" in results["Job orgo/orgo-migrate"].reason
     count = len(expected("dev").objects)
     assert results["rendered objects exist"].reason == f"all {count} rendered objects exist"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_prometheus_is_asked_where_the_render_serves_it(stack: str) -> None:
+    """The Service and port the prometheus checks go through exist in the stack's render and
+    lead to the stack's Prometheus (kube-prometheus-stack names them)."""
+    [service] = [
+        o
+        for o in expected(stack).objects
+        if o["kind"] == "Service"
+        and o["metadata"]["name"] == monitoring.PROMETHEUS_SERVICE
+        and o["metadata"]["namespace"] == cli.MONITORING
+    ]
+    assert monitoring.PROMETHEUS_PORT in [p["port"] for p in service["spec"]["ports"]]
+    [prometheus] = [o for o in expected(stack).objects if o["kind"] == "Prometheus"]
+    assert (
+        service["spec"]["selector"]["operator.prometheus.io/name"] == prometheus["metadata"]["name"]
+    )
