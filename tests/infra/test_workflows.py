@@ -380,6 +380,54 @@ def test_workflows_call_only_make_targets_that_exist() -> None:
         assert dry.returncode == 0, f"{name}: make {' '.join(args)}: {dry.stderr.strip()}"
 
 
+# Make targets that resolve the pinned charts and manifests into .cache/artefacts/ on a
+# runner without the offline mirror (infra/artefacts.py).
+RESOLVING_TARGETS = {"test", "manifests", "plan"}
+ARTEFACT_CACHE = ".cache/artefacts"
+
+
+def first_resolving_step(job: dict[str, Any]) -> int | None:
+    for index, step in enumerate(job.get("steps", [])):
+        for line in str(step.get("run", "")).splitlines():
+            if line.split()[:1] == ["make"] and RESOLVING_TARGETS & set(line.split()[1:]):
+                return index
+    return None
+
+
+def cache_problems(job_name: str, job: dict[str, Any]) -> list[str]:
+    """A job running a resolving make target restores the artefact cache first, keyed on
+    versions.yaml (a pin change starts a new cache)."""
+    first = first_resolving_step(job)
+    if first is None:
+        return []
+    for step in job["steps"][:first]:
+        given = step.get("with") or {}
+        if (
+            str(step.get("uses", "")).startswith("actions/cache@")
+            and ARTEFACT_CACHE in str(given.get("path", ""))
+            and "hashFiles('versions.yaml')" in str(given.get("key", ""))
+        ):
+            return []
+    return [f"{job_name}: no {ARTEFACT_CACHE} cache keyed on versions.yaml"]
+
+
+def test_jobs_that_download_the_pinned_charts_cache_them() -> None:
+    jobs = {
+        f"{path.name} {name}": job
+        for path in WORKFLOWS
+        for name, job in yaml.safe_load(path.read_text()).get("jobs", {}).items()
+    }
+    resolving = [name for name, job in jobs.items() if first_resolving_step(job) is not None]
+    assert len(resolving) >= 3, f"fewer jobs run make test/manifests than expected: {resolving}"
+    problems = [p for name, job in jobs.items() for p in cache_problems(name, job)]
+    assert not problems, "\n".join(problems)
+
+
+def test_a_job_without_the_cache_is_noticed() -> None:
+    job = {"steps": [{"uses": "actions/checkout@x"}, {"run": "make lint test"}]}
+    assert cache_problems("j", job) == [f"j: no {ARTEFACT_CACHE} cache keyed on versions.yaml"]
+
+
 def test_a_missing_make_target_is_noticed() -> None:
     dry = subprocess.run(
         ["make", "--dry-run", "no-such-target"], cwd=ks.REPO_ROOT, capture_output=True, text=True
