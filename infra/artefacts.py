@@ -26,7 +26,7 @@ import tarfile
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -112,24 +112,31 @@ def artefact(key: str) -> Artefact:
     return _resolve(key, _pin(key), mirror_dir(), cache_dir())
 
 
-# Manifests written without some of their objects (without_kinds), by the file they made.
+# Manifests written with changes (derived_manifest), by the file they made.
 _derived: dict[Path, Artefact] = {}
 
 
-def without_kinds(key: str, kinds: frozenset[str]) -> Path:
-    """The manifest of `key` minus its objects of `kinds` (another resource applies those),
-    written under the cache folder; the same input always gives the same file."""
+def derived_manifest(
+    key: str,
+    drop_kinds: frozenset[str] = frozenset(),
+    annotate: Mapping[str, Mapping[str, str]] | None = None,
+) -> Path:
+    """The manifest of `key` minus its objects of `drop_kinds` (another resource applies
+    those), with `annotate[kind]` added to the annotations of its objects of that kind;
+    written under the cache folder, the same input always giving the same file."""
     source = artefact(key)
-    documents = [
-        doc
-        for doc in load_all(source.path.read_text(encoding="utf-8"))
-        if isinstance(doc, dict) and doc.get("kind") not in kinds
-    ]
-    path = (
-        cache_dir()
-        / "derived"
-        / f"{source.name}-{source.version}-without-{'-'.join(sorted(kinds))}.yaml"
-    )
+    annotate = annotate or {}
+    documents = []
+    for doc in load_all(source.path.read_text(encoding="utf-8")):
+        if not isinstance(doc, dict) or doc.get("kind") in drop_kinds:
+            continue
+        if extra := annotate.get(str(doc.get("kind"))):
+            metadata = doc.setdefault("metadata", {})
+            metadata["annotations"] = {**(metadata.get("annotations") or {}), **extra}
+        documents.append(doc)
+    change = json.dumps([sorted(drop_kinds), annotate], sort_keys=True)
+    digest = hashlib.sha256(change.encode()).hexdigest()[:12]
+    path = cache_dir() / "derived" / f"{source.name}-{source.version}-{digest}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump_all(documents, sort_keys=True), encoding="utf-8")
     _derived[path] = source

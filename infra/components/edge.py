@@ -48,10 +48,6 @@ CONTROL_PLANE_CA = "envoy-gateway-ca"
 # renewal still verify against the CA the others carry.
 CONTROL_PLANE_CERT_HOURS = 5 * 8760
 CONTROL_PLANE_CA_HOURS = 10 * 8760
-# Makes Pulumi wait until cert-manager's cainjector has put the CA into a webhook
-# configuration: before that the API server cannot call the webhook (x509 errors), and
-# Pulumi does not retry such a create. This replaces the chart's startupapicheck hook.
-WAIT_FOR_CA_BUNDLE = {"pulumi.com/waitFor": "jsonpath={.webhooks[*].clientConfig.caBundle}"}
 # Envoy proxies listen on unprivileged ports 10080/10443 behind the Service's 80/443.
 PROXY_PORTS = (10080, 10443)
 # Labels Envoy Gateway puts on the proxy pods of a Gateway.
@@ -339,8 +335,8 @@ def _cert_manager_values(cfg: EdgeConfig) -> Any:
         "resources": kb.resources(kb.OPERATOR_RESOURCES),
         "webhook": {
             "resources": kb.resources(kb.SIDECAR_RESOURCES),
-            "validatingWebhookConfigurationAnnotations": WAIT_FOR_CA_BUNDLE,
-            "mutatingWebhookConfigurationAnnotations": WAIT_FOR_CA_BUNDLE,
+            "validatingWebhookConfigurationAnnotations": kb.WAIT_FOR_CA_BUNDLE,
+            "mutatingWebhookConfigurationAnnotations": kb.WAIT_FOR_CA_BUNDLE,
         },
         "cainjector": {"resources": kb.resources(kb.OPERATOR_RESOURCES)},
     }

@@ -10,6 +10,13 @@ import pulumi_kubernetes as k8s
 
 from infra.config import Resources
 
+# Makes Pulumi wait until cert-manager's cainjector has put the CA into a webhook
+# configuration: before that the API server cannot call the webhook (x509 errors), and
+# Pulumi does not retry such a create (cert-manager's own webhooks in place of its
+# startupapicheck hook; the Prometheus operator's and the RabbitMQ operators' webhooks).
+WAIT_FOR_CA_BUNDLE = {"pulumi.com/waitFor": "jsonpath={.webhooks[*].clientConfig.caBundle}"}
+WEBHOOK_CONFIGURATION_KINDS = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
+
 # The Pod Security "restricted" profile, for every container we define.
 RESTRICTED_CONTAINER: dict[str, Any] = {
     "allowPrivilegeEscalation": False,

@@ -187,7 +187,11 @@ class Monitoring(pulumi.ComponentResource):
                 "resources": kb.resources(kb.SIDECAR_RESOURCES),
                 # The webhook's certificate from cert-manager (Edge): the chart's own way
                 # makes it with Helm hook Jobs, which Helm v4 Chart does not run.
-                "admissionWebhooks": {"certManager": {"enabled": True}},
+                "admissionWebhooks": {
+                    "certManager": {"enabled": True},
+                    "validatingWebhookConfiguration": {"annotations": kb.WAIT_FOR_CA_BUNDLE},
+                    "mutatingWebhookConfiguration": {"annotations": kb.WAIT_FOR_CA_BUNDLE},
+                },
             },
             "kube-state-metrics": {"resources": kb.resources(kb.SIDECAR_RESOURCES)},
             "prometheus-node-exporter": {

@@ -62,17 +62,22 @@ class Rabbitmq(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self),
         )
         without_namespace = frozenset({"Namespace"})
+        # Their webhooks' CA comes from cert-manager's cainjector: a custom resource created
+        # before it is there would fail, so Pulumi waits for it.
+        await_ca = {kind: kb.WAIT_FOR_CA_BUNDLE for kind in kb.WEBHOOK_CONFIGURATION_KINDS}
         cluster_operator = remote.manifest(
             f"{name}-cluster-operator",
             "rabbitmq-cluster-operator",
             child_options(self, opts, namespace, operators_namespace),
             without_namespace,
+            await_ca,
         )
         topology_operator = remote.manifest(
             f"{name}-topology-operator",
             "rabbitmq-messaging-topology-operator",
             child_options(self, opts, cluster_operator),
             without_namespace,
+            await_ca,
         )
         cluster = k8s.apiextensions.CustomResource(
             f"{name}-cluster",

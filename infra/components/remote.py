@@ -3,12 +3,13 @@ local files infra.artefacts resolves (a mirror, or the upstream download cache).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.artefacts import artefact, without_kinds
+from infra.artefacts import artefact, derived_manifest
 
 
 def chart(
@@ -22,9 +23,15 @@ def chart(
 
 
 def manifest(
-    name: str, key: str, opts: pulumi.ResourceOptions, without: frozenset[str] = frozenset()
+    name: str,
+    key: str,
+    opts: pulumi.ResourceOptions,
+    drop_kinds: frozenset[str] = frozenset(),
+    annotate: Mapping[str, Mapping[str, str]] | None = None,
 ) -> k8s.yaml.v2.ConfigFile:
-    """An operator's release manifest, applied as-is but for its objects of the kinds in
-    `without` (which another resource applies, e.g. a Namespace two manifests share)."""
-    path = without_kinds(key, without) if without else artefact(key).path
+    """An operator's release manifest, applied as-is but for its objects of `drop_kinds`
+    (which another resource applies, e.g. a Namespace two manifests share) and the
+    annotations `annotate` adds per kind (e.g. what Pulumi should wait for)."""
+    changed = bool(drop_kinds or annotate)
+    path = derived_manifest(key, drop_kinds, annotate) if changed else artefact(key).path
     return k8s.yaml.v2.ConfigFile(name, file=str(path), opts=opts)

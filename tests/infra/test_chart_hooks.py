@@ -19,7 +19,7 @@ ALL_STACKS = sorted(p.name.split(".")[1] for p in REPO_ROOT.glob("Pulumi.*.yaml"
 STARTUP_API_CHECK = (
     "cert-manager's post-install check that its webhook answers before anything uses it;"
     " instead Pulumi waits for cainjector's CA in the webhook configurations"
-    " (edge.WAIT_FOR_CA_BUNDLE, tests/infra/test_ordering.py)"
+    " (k8s.WAIT_FOR_CA_BUNDLE, tests/infra/test_ordering.py)"
 )
 CERTGEN = (
     "Envoy Gateway's pre-install Job making the control-plane TLS Secrets and the OIDC HMAC"
