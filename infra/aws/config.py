@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic.alias_generators import to_camel
 
 from infra.aws.pins import aws_pins
+from infra.config import Hostname
 
 # Commercial-partition regions that offer EKS, RDS, ElastiCache and Amazon MQ for RabbitMQ
 # with at least three availability zones.
@@ -315,6 +316,31 @@ class WorkloadIdentities(_Model):
     app: list[ServiceAccountRef] = [ServiceAccountRef(namespace="orgo", name="orgo")]
 
 
+class Cdn(_Model):
+    """The web UI on CloudFront (infra.aws.cdn): its files from a private S3 bucket, the
+    API's paths from the Gateway at `orgo:platform.domain`, all under `hostname`."""
+
+    enabled: bool = False
+    # The UI's own name (not the Gateway's domain, which stays the API origin).
+    hostname: Hostname | None = None
+    # The Route 53 public zone holding `hostname`: the certificate's validation record
+    # and the alias to the distribution go there.
+    hosted_zone_id: Annotated[str, Field(pattern=r"^Z[A-Z0-9]{1,32}$")] | None = None
+
+    @model_validator(mode="after")
+    def _complete_when_enabled(self) -> Self:
+        if not self.enabled:
+            return self
+        missing = [
+            key
+            for key, value in (("hostname", self.hostname), ("hostedZoneId", self.hosted_zone_id))
+            if value is None
+        ]
+        if missing:
+            raise ValueError(f"cdn.{' and cdn.'.join(missing)}: required when cdn.enabled is true")
+        return self
+
+
 class AwsConfig(_Model):
     # The account the stack may touch; the provider refuses any other credentials.
     account_id: Annotated[str, Field(pattern=r"^\d{12}$")]
@@ -326,6 +352,7 @@ class AwsConfig(_Model):
     protection: Protection = Protection()
     storage: Storage = Storage()
     identities: WorkloadIdentities = WorkloadIdentities()
+    cdn: Cdn = Cdn()
 
     @property
     def name(self) -> str:

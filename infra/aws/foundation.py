@@ -15,6 +15,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from infra.aws.amazonmq import ManagedRabbitmq
+from infra.aws.cdn import WebCdn
 from infra.aws.config import AwsConfig
 from infra.aws.dns import AcmeDns
 from infra.aws.ecr import ImageRepository
@@ -46,6 +47,11 @@ def check_platform_matches(config: AwsConfig, platform: PlatformConfig) -> None:
         mismatches.append(
             f"orgo:platform.edge.acme.solver ({edge.acme.solver}) cannot work on AWS, whose "
             "load balancer admits only 443; allowed: route53"
+        )
+    if config.cdn.enabled and config.cdn.hostname == platform.domain:
+        mismatches.append(
+            f"orgo:aws.cdn.hostname ({config.cdn.hostname}) must differ from "
+            "orgo:platform.domain, the Gateway's hostname that CloudFront reaches the API at"
         )
     if mismatches:
         raise ConfigError("invalid stack config:\n  " + "\n  ".join(mismatches))
@@ -99,6 +105,8 @@ class AwsFoundation(pulumi.ComponentResource):
         # the cluster for `aws eks update-kubeconfig --name`.
         pulumi.export("imageRepositoryUrl", images.url)
         pulumi.export("clusterName", cluster.cluster.name)
+        if config.cdn.enabled:
+            self._web_cdn(name, config, platform.domain, child)
         self.kubernetes_provider = cluster.kubernetes_provider
         self.external_services = replace(
             self._managed_services(name, config, network, cluster, storage, keys, child),
@@ -116,6 +124,17 @@ class AwsFoundation(pulumi.ComponentResource):
                 "image_repository_url": images.url,
             }
         )
+
+    @staticmethod
+    def _web_cdn(
+        name: str, config: AwsConfig, api_hostname: str, opts: pulumi.ResourceOptions
+    ) -> None:
+        """The UI's bucket and distribution; `make web-upload` fills the bucket."""
+        cdn = WebCdn(f"{name}-cdn", config, api_hostname, opts)
+        pulumi.export("webUrl", cdn.url)
+        pulumi.export("webBucket", cdn.bucket.bucket.bucket)
+        pulumi.export("webDistributionId", cdn.distribution.id)
+        pulumi.export("webDistributionDomain", cdn.distribution.domain_name)
 
     @staticmethod
     def _managed_services(

@@ -34,6 +34,23 @@ def computed_outputs(resource_type: str, name: str, inputs: Mapping[str, Any]) -
 
         registry = f"{MOCK_ACCOUNT}.dkr.ecr.{MOCK_REGION}.amazonaws.com"
         return {"repositoryUrl": f"{registry}/{inputs.get('name', name)}"}
+    if resource_type == "aws:acm/certificate:Certificate":
+        domain = inputs.get("domainName", name)
+        return {
+            "domainValidationOptions": [
+                {
+                    "domainName": domain,
+                    "resourceRecordName": f"_mock.{domain}.",
+                    "resourceRecordType": "CNAME",
+                    "resourceRecordValue": f"_mock.{name}.acm-validations.aws.",
+                }
+            ]
+        }
+    if resource_type == "aws:route53/record:Record":
+        return {"fqdn": str(inputs.get("name", name)).rstrip(".")}
+    if resource_type == "aws:cloudfront/distribution:Distribution":
+        # CloudFront's one hosted zone for every distribution's alias records.
+        return {"domainName": f"d{name}.cloudfront.net", "hostedZoneId": "Z2FDTNDATAQYW2"}
     if resource_type == "aws:kms/key:Key":
         return {"keyId": f"key-{name}"}
     return {}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -45,7 +46,8 @@ def postgres_backup_retention(config: AwsConfig) -> str:
 
 
 class SecureBucket(pulumi.ComponentResource):
-    """SSE-KMS, versioned, owner-enforced, no public access, TLS-only, lifecycle-managed."""
+    """SSE-KMS (or SSE-S3), versioned, owner-enforced, no public access, TLS-only,
+    lifecycle-managed."""
 
     bucket: aws.s3.Bucket
 
@@ -54,10 +56,13 @@ class SecureBucket(pulumi.ComponentResource):
         name: str,
         purpose: str,
         config: AwsConfig,
-        key_arn: pulumi.Input[str],
+        key_arn: pulumi.Input[str] | None,
         rules: Sequence[aws.s3.BucketLifecycleConfigurationRuleArgs],
         opts: pulumi.ResourceOptions | None = None,
+        grants: Callable[[pulumi.Output[str]], pulumi.Input[list[Any]]] | None = None,
     ) -> None:
+        """`key_arn` None: SSE-S3 (AES-256). `grants`: the bucket's ARN -> Allow statements
+        added to the policy after the TLS-only denial."""
         super().__init__("orgo:aws:SecureBucket", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.bucket = aws.s3.Bucket(
@@ -88,9 +93,10 @@ class SecureBucket(pulumi.ComponentResource):
             rules=[
                 aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
                     apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms", kms_master_key_id=key_arn
+                        sse_algorithm="AES256" if key_arn is None else "aws:kms",
+                        kms_master_key_id=key_arn,
                     ),
-                    bucket_key_enabled=True,
+                    bucket_key_enabled=key_arn is not None,
                 )
             ],
             opts=child,
@@ -112,13 +118,15 @@ class SecureBucket(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             name,
             bucket=self.bucket.id,
-            policy=self.bucket.arn.apply(_tls_only_policy),
+            policy=pulumi.Output.all(
+                self.bucket.arn, grants(self.bucket.arn) if grants else []
+            ).apply(lambda arn_grants: _tls_only_policy(arn_grants[0], arn_grants[1])),
             opts=child,
         )
         self.register_outputs({"bucket": self.bucket.bucket, "arn": self.bucket.arn})
 
 
-def _tls_only_policy(bucket_arn: str) -> str:
+def _tls_only_policy(bucket_arn: str, grants: Sequence[Any]) -> str:
     return policy_document(
         [
             {
@@ -128,12 +136,13 @@ def _tls_only_policy(bucket_arn: str) -> str:
                 "Action": "s3:*",
                 "Resource": [bucket_arn, f"{bucket_arn}/*"],
                 "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            }
+            },
+            *grants,
         ]
     )
 
 
-def _lifecycle_rules(
+def lifecycle_rules(
     noncurrent_days: int, expire: tuple[str, int] | None
 ) -> list[aws.s3.BucketLifecycleConfigurationRuleArgs]:
     """Every object: stale uploads aborted, old versions dropped. `expire` (prefix, days):
@@ -237,7 +246,7 @@ class Storage(pulumi.ComponentResource):
             "files",
             config,
             key_arn,
-            _lifecycle_rules(days.noncurrent_version_days, None),
+            lifecycle_rules(days.noncurrent_version_days, None),
             self._child,
         )
         self.backups = SecureBucket(
@@ -245,7 +254,7 @@ class Storage(pulumi.ComponentResource):
             "backups",
             config,
             key_arn,
-            _lifecycle_rules(
+            lifecycle_rules(
                 days.noncurrent_version_days, (POSTGRES_PREFIX, days.backup_expiry_days)
             ),
             self._child,

@@ -19,6 +19,7 @@ from infra.mocks import RegisteredResource
 from .conftest import Run
 
 OPEN_TO_ALL = {"0.0.0.0/0", "::/0"}
+WEB_BUCKET = "orgo-cdn-assets"  # infra.aws.cdn: the one bucket something outside reads
 REQUIRED_TAGS = ("Project", "Environment", "Owner", "CostCentre")
 # Inputs that hold IAM / resource policy documents, per resource type.
 POLICY_INPUTS = {
@@ -39,6 +40,11 @@ def _encrypted_bucket(run: Run, resource: RegisteredResource) -> bool:
         if config.inputs["bucket"] == resource.name
         for rule in config.inputs["rules"]
     ]
+    if resource.name == WEB_BUCKET:
+        # The UI's files are public through CloudFront: SSE-S3, no key policy to open.
+        return bool(rules) and all(
+            r["sseAlgorithm"] == "AES256" and not r.get("kmsMasterKeyId") for r in rules
+        )
     return bool(rules) and all(
         r["sseAlgorithm"] == "aws:kms" and r.get("kmsMasterKeyId") for r in rules
     )
@@ -136,9 +142,24 @@ def test_nothing_else_is_publicly_reachable(any_run: Run) -> None:
 
 def test_buckets_refuse_plain_http(any_run: Run) -> None:
     for bucket_policy in any_run.of_type("aws:s3/bucketPolicy:BucketPolicy"):
-        (statement,) = json.loads(bucket_policy.inputs["policy"])["Statement"]
+        statement, *_ = json.loads(bucket_policy.inputs["policy"])["Statement"]
         assert statement["Effect"] == "Deny"
         assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_only_the_web_bucket_grants_and_only_its_distribution_reads(any_run: Run) -> None:
+    grants = {
+        bucket_policy.name: json.loads(bucket_policy.inputs["policy"])["Statement"][1:]
+        for bucket_policy in any_run.of_type("aws:s3/bucketPolicy:BucketPolicy")
+    }
+    assert {name for name, statements in grants.items() if statements} == {WEB_BUCKET}
+    (grant,) = grants[WEB_BUCKET]
+    distribution = any_run.one("aws:cloudfront/distribution:Distribution")
+    assert grant["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert grant["Action"] == "s3:GetObject"
+    (source,) = grant["Condition"]["StringEquals"].values()
+    assert list(grant["Condition"]) == ["StringEquals"]
+    assert source.endswith(f":{distribution.name}")  # the mocks' ARN of that distribution
 
 
 def _statements(run: Run) -> Iterator[tuple[RegisteredResource, dict[str, Any]]]:
