@@ -95,6 +95,12 @@ manifests: sync helm ## render every Kubernetes object of STACK (default dev), o
 plan: sync helm ## write every resource of STACK (e.g. prod) to build/plan/STACK.json + manifests
 	$(RUN) python -m infra.render plan --stack $(STACK)
 
+# An AWS stack with orgo:aws.cdn enabled, after `pulumi up`; AWS CLI + credentials of the
+# stack's account (docs/aws.md, "The web UI").
+.PHONY: web-upload
+web-upload: sync web ## upload web/dist to STACK's CloudFront bucket (Cache-Control per file), invalidate /index.html
+	$(RUN) python -m infra.aws.web_upload --stack $(STACK)
+
 # Against the cluster of the current kubeconfig context, or the stack's kubernetes:context
 # (CONTEXT=..., KUBECONFIG=...). WAIT=900: re-run failing checks for up to 900 s.
 CONTEXT ?=
