@@ -64,6 +64,7 @@ def deploy(cfg: StackConfig, external: ExternalServices | None = None) -> None:
             (ORGO_NAMESPACE, MONITORING, "elastic"),
             external.load_balancer_security_group,
             _load_balancer_tags(cfg),
+            behind_cloudfront=cfg.aws is not None and cfg.aws.cdn.enabled,
         ),
         opts,
     )

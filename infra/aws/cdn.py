@@ -173,10 +173,8 @@ class WebCdn(pulumi.ComponentResource):
                     "http_port": 80,
                     "https_port": 443,
                     "origin_protocol_policy": "https-only",
-                    # The highest value the API accepts. CloudFront's origin-side ciphers
-                    # are TLS 1.2 suites only, while the Gateway admits TLS 1.3 alone
-                    # (edge.py, tls13-only): docs/aws.md, "The web UI", says what the
-                    # Gateway must allow before these paths answer.
+                    # CloudFront's highest origin protocol; the Gateway admits it, with
+                    # AEAD suites only, when this stack has a CDN (edge.py, _client_tls).
                     "origin_ssl_protocols": ["TLSv1.2"],
                 },
             },

@@ -1,5 +1,6 @@
 """Edge: cert-manager (self-signed or ACME issuer, HTTP-01 or Route 53 DNS-01), Envoy
-Gateway (Gateway API) with one Gateway terminating TLS 1.3 only for the app's hostname (and
+Gateway (Gateway API) with one Gateway terminating TLS 1.3 only (TLS 1.2 with AEAD suites
+too when CloudFront is its client) for the app's hostname (and
 Grafana's and Kibana's when clients may reach them), its proxies sized, spread and budgeted
 by an EnvoyProxy. Grafana and Kibana get routes only behind an IP allow-list.
 
@@ -28,6 +29,7 @@ GATEWAY_CLASS = "envoy"
 PROXY_CONFIG = "orgo-proxy"  # the EnvoyProxy the GatewayClass points at
 ISSUER = "orgo-issuer"
 TLS_SECRET = "orgo-tls"  # noqa: S105 (a Secret's name)
+CLIENT_TLS_POLICY = "client-tls"
 # cert-manager's controller runs as this service account (the AWS layer binds the Route 53
 # role to it through Pod Identity).
 CERT_MANAGER_SERVICE_ACCOUNT = "cert-manager"
@@ -96,10 +98,29 @@ class EdgeArgs:
     # `load_balancer_tags`, and the Gateway listens on 443 only.
     load_balancer_security_group: pulumi.Input[str] | None = None
     load_balancer_tags: Mapping[str, str] | None = None
+    # CloudFront forwards the web UI's API paths here (infra/aws/cdn.py).
+    behind_cloudfront: bool = False
 
     @property
     def on_aws(self) -> bool:
         return self.load_balancer_security_group is not None
+
+
+# CloudFront's connections to an origin go up to TLS 1.2 (its origin protocols end at
+# TLSv1.2), so behind it the Gateway also admits TLS 1.2, with forward-secret AEAD suites
+# only; everywhere else it admits TLS 1.3 alone.
+CLOUDFRONT_ORIGIN_CIPHERS = (
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+)
+
+
+def _client_tls(args: EdgeArgs) -> dict[str, object]:
+    if args.behind_cloudfront:
+        return {"minVersion": "1.2", "ciphers": list(CLOUDFRONT_ORIGIN_CIPHERS)}
+    return {"minVersion": "1.3"}
 
 
 class Edge(pulumi.ComponentResource):
@@ -194,16 +215,16 @@ class Edge(pulumi.ComponentResource):
             after_charts,
         )
         self._cr(
-            "tls13",
+            "client-tls",
             "gateway.envoyproxy.io/v1alpha1",
             "ClientTrafficPolicy",
-            "tls13-only",
+            CLIENT_TLS_POLICY,
             NAMESPACE,
             {
                 "targetRefs": [
                     {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": GATEWAY}
                 ],
-                "tls": {"minVersion": "1.3"},
+                "tls": _client_tls(args),
             },
             after_charts,
         )

@@ -111,9 +111,19 @@ def test_edge(objects: Objects) -> None:
         {"kind": "Secret", "name": certificate["secretName"]}
     ]
     assert "orgo.staging.example.com" in certificate["dnsNames"]
-    assert one(objects("staging"), "ClientTrafficPolicy")["spec"]["tls"]["minVersion"] == "1.3"
+    assert one(objects("staging"), "ClientTrafficPolicy")["spec"]["tls"] == {"minVersion": "1.3"}
     routes = {o["metadata"]["name"]: o for o in objects("staging") if o["kind"] == "HTTPRoute"}
     assert {"orgo", "https-redirect"} <= set(routes)
+
+
+def test_gateway_admits_cloudfront_with_tls12_aead_suites_only(objects: Objects) -> None:
+    # CloudFront (orgo:aws.cdn, on in prod) reaches origins with TLS 1.2 at most.
+    tls = one(objects("prod"), "ClientTrafficPolicy")["spec"]["tls"]
+    assert tls["minVersion"] == "1.2"
+    assert tls["ciphers"] and all(
+        c.startswith("ECDHE-") and ("-GCM-" in c or c.endswith("CHACHA20-POLY1305"))
+        for c in tls["ciphers"]
+    )
 
 
 def test_orgo_chart_values_follow_the_stack(objects: Objects) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from infra.components.edge import CLIENT_TLS_POLICY
 from verify import health
 from verify.expectations import label
 
@@ -173,7 +174,7 @@ def test_httproute_accepted_with_resolved_refs_at_every_parent() -> None:
 
 
 def test_envoy_gateway_policy_accepted_by_its_gateway() -> None:
-    obj, rule = rule_of("dev", "ClientTrafficPolicy", "tls13-only")
+    obj, rule = rule_of("dev", "ClientTrafficPolicy", CLIENT_TLS_POLICY)
     ancestor = {"ancestorRef": {"name": "orgo"}, "conditions": [cond("Accepted")]}
     assert rule(live(obj, {"ancestors": [ancestor]})).ok
     refused = {**ancestor, "conditions": [cond("Accepted", "False", "Invalid")]}
