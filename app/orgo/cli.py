@@ -13,11 +13,18 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from orgo.core.config import Settings, get_settings
+from orgo.core.config import Settings, get_settings, unknown_variables, variable_names
 
 
 def _settings_or_exit() -> Settings:
-    """The settings, or exit 2 with one line per bad variable (never echoing its value)."""
+    """The settings, or exit 2 with one line per bad or unknown variable (never echoing a
+    value)."""
+    unknown = unknown_variables(os.environ)
+    if unknown:
+        for name in unknown:
+            print(f"orgo: unknown variable {name}", file=sys.stderr)
+        print(f"orgo: the ORGO_* variables are {', '.join(variable_names())}", file=sys.stderr)
+        raise SystemExit(2)
     try:
         return get_settings()
     except ValidationError as exc:

@@ -7,6 +7,7 @@ is allowed. The same names are set by the Ansible role, the Helm chart and Pulum
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +22,19 @@ LOOPBACK_NAMES = ("localhost",)
 # OWASP's Argon2id minimums (Password Storage Cheat Sheet): memory (KiB) for each time cost,
 # from 46 MiB at t=1 down to 7 MiB at t=5 and beyond. Enforced in staging and prod.
 ARGON2_MIN_MEMORY_KIB = {1: 47_104, 2: 19_456, 3: 12_288, 4: 9_216, 5: 7_168}
+ENV_PREFIX = "ORGO_"
+# ORGO_* names the repository's tooling reads (Makefile, scripts/, the render, web/'s dev
+# server), never the app: exported beside the app's own in a developer's shell.
+TOOLING_VARIABLES = frozenset(
+    {
+        "ORGO_API_URL",
+        "ORGO_ARTEFACT_CACHE",
+        "ORGO_CHART_MIRROR",
+        "ORGO_HOST_IMAGE",
+        "ORGO_HOST_IMAGE_SOURCE",
+        "ORGO_FUZZ_TOKEN",
+    }
+)
 
 
 class Environment(StrEnum):
@@ -34,7 +48,7 @@ Seconds = Annotated[float, Field(gt=0)]
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ORGO_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
     env: Environment = Environment.dev
     host: str = "127.0.0.1"
@@ -228,6 +242,18 @@ def _proxy_address(item: str) -> str:
     if network.prefixlen == 0:
         raise ValueError(f"{item} would trust X-Forwarded-For from anyone; list {allowed}")
     return item
+
+
+def variable_names() -> list[str]:
+    """Every ORGO_* variable the app reads: one per Settings field."""
+    return [f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields]
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """ORGO_* names in `environ` that are neither a setting nor a tooling variable (a typo
+    would otherwise be ignored and its default used)."""
+    known = set(variable_names()) | TOOLING_VARIABLES
+    return sorted(name for name in environ if name.startswith(ENV_PREFIX) and name not in known)
 
 
 @lru_cache
