@@ -9,13 +9,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-# Bucket boundaries of orgo_http_request_duration_seconds (app contract). A latency SLO
-# threshold must be one of them: the SLI counts requests in the `le` bucket.
+from orgo.core.metrics import LATENCY_BUCKETS
+
 # The outcome of the PostgreSQL backups, as Unix times (0: never): written by the hosts'
 # orgo-backup for node exporter, renamed to these from CloudNativePG's series on Kubernetes.
 BACKUP_SUCCESS = "orgo_backup_last_success_timestamp_seconds"
 BACKUP_FAILURE = "orgo_backup_last_failure_timestamp_seconds"
-API_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+# Bucket boundaries of orgo_http_request_duration_seconds, defined by the app that exports
+# them. A latency SLO threshold must be one of them: the SLI counts requests in the `le`
+# bucket.
+API_LATENCY_BUCKETS = LATENCY_BUCKETS
 
 _DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
 
