@@ -9,6 +9,9 @@ RUN := $(UV) run --frozen
 PORT ?= 8000
 STACK ?= dev
 PYTEST_ARGS ?=
+# Coverage of app/, infra/ and observability/ with the floor of pyproject.toml's
+# [tool.coverage.report] fail_under: make test and make test-fast print it and fail below it.
+COVERAGE := --cov --cov-report=term
 IMAGE ?=
 WEB_IMAGE ?=
 ENGINE ?= podman
@@ -113,10 +116,23 @@ verify: sync helm ## check the deployed platform of STACK against its render (WA
 test: sync system-deps helm web-deps ## everything CI runs
 	@$(NPM) run --silent lint
 	@$(NPM) test
-	$(RUN) pytest $(PYTEST_ARGS) tests
+	$(RUN) pytest $(COVERAGE) $(PYTEST_ARGS) tests
+
+# The fast tier (tests/harness/tiers.py): no server, container, browser or apt. helm and
+# web/'s npm packages are installed only when absent; promtool/amtool come from make
+# system-deps, and a test that needs a missing tool fails naming its target.
+.PHONY: test-fast
+test-fast: sync helm web-deps ## unit + contract tests only (no services, containers or apt): minutes
+	$(RUN) pytest $(COVERAGE) $(PYTEST_ARGS) -m "not services and not system" tests
 
 # One part of the suite: make test-app, test-infra, test-charts, test-playbooks, test-observability.
-test-%: sync system-deps helm ## (test-PART) only tests/PART, e.g. make test-app
+# Each installs only what its part needs (TEST_NEEDS_part; unlisted parts get both).
+TEST_NEEDS_app := system-deps
+TEST_NEEDS_charts := helm
+TEST_NEEDS_observability := system-deps
+TEST_NEEDS_playbooks := system-deps
+.SECONDEXPANSION:
+test-%: sync $$(or $$(TEST_NEEDS_$$*),system-deps helm) ## (test-PART) only tests/PART, e.g. make test-app
 	$(RUN) pytest $(PYTEST_ARGS) tests/$*
 
 .PHONY: observability

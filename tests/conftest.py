@@ -10,7 +10,12 @@ import pytest
 
 from infra.artefacts import MIRROR_ENV
 from tests.harness.services import PostgresServer, RabbitmqServer, RedisServer
+from tests.harness.tiers import mark_tiers
 from tests.infra.k8s_support import HELM_MIRROR
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    mark_tiers(items)
 
 
 @pytest.fixture(scope="session")
