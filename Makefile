@@ -135,6 +135,10 @@ TEST_NEEDS_playbooks := system-deps
 test-%: sync $$(or $$(TEST_NEEDS_$$*),system-deps helm) ## (test-PART) only tests/PART, e.g. make test-app
 	$(RUN) pytest $(PYTEST_ARGS) tests/$*
 
+.PHONY: docs
+docs: sync ## the documentation site (MkDocs, mkdocs.yml) built strictly to build/site
+	@NO_MKDOCS_2_WARNING=1 $(RUN) mkdocs build --strict
+
 .PHONY: observability
 observability: sync ## regenerate rules, routes, dashboards and Elastic files from observability/config.py
 	$(RUN) python -m observability.generate

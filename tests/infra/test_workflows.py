@@ -229,6 +229,7 @@ def test_every_job_asks_for_its_own_permissions() -> None:
         "pulumi/auth-actions@",
         "aws-actions/configure-aws-credentials@",
         "actions/attest@",
+        "actions/deploy-pages@",
     )
     for path in WORKFLOWS:
         assert workflow(path.name).get("permissions") == {}, path.name
