@@ -61,7 +61,7 @@ ORGO_WEB_CONCURRENCY: {{ .Values.api.webConcurrency | quote }}
 ORGO_LOG_LEVEL: {{ .Values.logLevel | quote }}
 ORGO_JWT_ISSUER: {{ .Values.jwt.issuer | quote }}
 ORGO_JWT_AUDIENCE: {{ .Values.jwt.audience | quote }}
-ORGO_WORKER_METRICS_PORT: "9464"
+ORGO_WORKER_METRICS_PORT: {{ .Values.worker.metricsPort | quote }}
 ORGO_MAX_BODY_BYTES: {{ .Values.maxBodyBytes | int64 | quote }}
 ORGO_DOCS_ENABLED: {{ .Values.docs.enabled | quote }}
 {{- if and (or .Values.httpRoute.enabled .Values.ingress.enabled) (not .Values.forwardedAllowIps) }}
