@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from orgo.core.db import transaction
 from orgo.models import User
 from tests.app.conftest import PASSWORD, Api
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 async def test_login_returns_access_and_refresh_tokens(api: Api) -> None:

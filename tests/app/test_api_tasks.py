@@ -13,8 +13,6 @@ from orgo.core.db import transaction
 from orgo.models import OutboxEvent, TaskActivity
 from tests.app.conftest import Api
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 
 async def _create(api: Api, headers: dict[str, str], **fields: Any) -> dict[str, Any]:
     response = await api.client.post(

@@ -8,8 +8,6 @@ import pytest
 
 from tests.app.conftest import Api
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 
 async def test_admin_creates_a_user_who_can_then_log_in(api: Api) -> None:
     _, admin = await api.user_headers(admin=True)

@@ -22,8 +22,6 @@ from orgo.services import tasks as service
 from tests.app.conftest import Api, make_settings, running_api
 from tests.harness.services import PostgresServer, RedisServer
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 
 @pytest.fixture(scope="module")
 async def api(postgres: PostgresServer, redis_server: RedisServer) -> AsyncIterator[Api]:

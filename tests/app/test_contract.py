@@ -10,8 +10,6 @@ import pytest
 
 from tests.app.conftest import Api
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 
 @pytest.mark.parametrize(
     "body",

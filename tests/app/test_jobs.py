@@ -6,15 +6,12 @@ import asyncio
 import uuid
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select, update
 
 from orgo.core.db import transaction
 from orgo.models import OutboxEvent, Task, TaskStatus, utcnow
 from orgo.worker import jobs
 from tests.app.conftest import Api
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 async def test_only_one_replica_wins_a_job_per_interval(api: Api) -> None:

@@ -16,8 +16,6 @@ import pytest
 from orgo.migrations.runner import upgrade_to_head
 from tests.app.conftest import Api, make_settings, running_api
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 CONCURRENCY = 1
 MAX_WAITING = 2
 GATE_TIMEOUT_SECONDS = 20  # only ever reached when hashing blocks the event loop

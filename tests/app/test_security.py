@@ -9,11 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
-import pytest
 
 from tests.app.conftest import Api
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 # Routes that answer without a token, by design. A new route is protected unless added here.
 PUBLIC_ROUTES = {

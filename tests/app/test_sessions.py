@@ -20,8 +20,6 @@ from orgo.models import RefreshToken, User, utcnow
 from tests.app.conftest import PASSWORD, Api, make_settings, running_api
 from tests.harness.services import PostgresServer
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 NEW_PASSWORD = "a completely different passphrase"
 
 
