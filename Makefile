@@ -129,6 +129,7 @@ test-fast: sync helm web-deps ## unit + contract tests only (no services, contai
 # Each installs only what its part needs (TEST_NEEDS_part; unlisted parts get both).
 TEST_NEEDS_app := system-deps
 TEST_NEEDS_charts := helm
+TEST_NEEDS_infra := system-deps helm node
 TEST_NEEDS_observability := system-deps
 TEST_NEEDS_playbooks := system-deps
 .SECONDEXPANSION:

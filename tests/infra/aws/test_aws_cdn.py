@@ -4,7 +4,6 @@ TLS 1.3 only, nginx's caching and headers, the API on the same distribution."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from typing import Any
 
@@ -19,6 +18,7 @@ from infra.aws.cdn import (
 )
 from infra.config import ConfigError
 from orgo.api.web import IMMUTABLE, REVALIDATE, read_security_headers
+from tests.harness.web import NODE_BIN
 
 from .conftest import Run, declare_foundation, mock_stack
 from .test_aws_config import config_error, stack_file, values_of, with_change
@@ -196,9 +196,9 @@ def load_domain() -> str:
 )
 def test_spa_function_rewrites_like_nginx(uri: str, expected: dict[str, Any]) -> None:
     """The function's own code, run by a real JavaScript engine (Node)."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed: cannot run the CloudFront Function's code")
+    node = NODE_BIN / "node"
+    if not node.exists():
+        pytest.fail(f"{node} not found: make node installs the pinned Node.js")
     script = (
         spa_function_code()
         + f"\nvar out = handler({{request: {{uri: {json.dumps(uri)}, headers: {{}}}}}});"
