@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,24 +47,27 @@ def _pin(key: str) -> str:
 
 
 def checkov() -> Path:
-    """checkov in its own venv under .tools (its pins conflict with the project's lock)."""
+    """checkov in its own venv under .tools (its pins conflict with the project's lock), on
+    the tests' own interpreter, which every build machine has (no fixed version: Debian 13
+    has no 3.11)."""
     venv = TOOLS / "checkov-venv"
     binary = venv / "bin" / "checkov"
     requirement = _pin("checkov_pypi")
     stamp = venv / ".requirement"
-    if binary.exists() and stamp.exists() and stamp.read_text() == requirement:
+    installed = f"{requirement} python{sys.version_info.major}.{sys.version_info.minor}"
+    if binary.exists() and stamp.exists() and stamp.read_text() == installed:
         return binary
     uv = TOOLS / "bin" / "uv"
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
     subprocess.run(
-        [uv, "venv", "--quiet", "--allow-existing", "-p", "3.11", venv], check=True, env=env
+        [uv, "venv", "--quiet", "--clear", "-p", sys.executable, venv], check=True, env=env
     )
     subprocess.run(
         [uv, "pip", "install", "--quiet", "-p", venv / "bin" / "python", requirement],
         check=True,
         env=env,
     )
-    stamp.write_text(requirement)
+    stamp.write_text(installed)
     return binary
 
 
