@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds (or reuses) the systemd host image the playbooks are converged into:
-# localhost/orgo-debian-base:bookworm. The app's Dockerfile test uses it as a base too,
-# so keep its name and python3-venv.
+# localhost/orgo-debian-base:RELEASE, one image per Debian release. The app's Dockerfile
+# test uses the bookworm one as a base too, so keep its name and python3-venv.
 #
 #   scripts/host-image.sh            reuse the image if present, else debootstrap it
 #   scripts/host-image.sh --rebuild  build it again
-#   ORGO_HOST_IMAGE_SOURCE=registry  build FROM debian:bookworm instead of debootstrap
+#   ORGO_HOST_RELEASE=bookworm       the Debian 12 image (default trixie, Debian 13)
+#   ORGO_HOST_IMAGE_SOURCE=registry  build FROM debian:RELEASE instead of debootstrap
 #                                    (where a container registry is reachable)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/podman/env.sh"
@@ -14,21 +15,22 @@ PACKAGES="systemd systemd-sysv dbus python3 python3-apt python3-venv python3-req
 iproute2 procps sudo ca-certificates"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 SOURCE="${ORGO_HOST_IMAGE_SOURCE:-debootstrap}"
+RELEASE="$ORGO_HOST_RELEASE"
 
 build_from_registry() {
-  podman build --build-arg "PACKAGES=$PACKAGES" -t "$ORGO_HOST_IMAGE" \
-    -f "$REPO_ROOT/scripts/podman/Containerfile.bookworm" "$REPO_ROOT/scripts/podman"
+  podman build --build-arg "PACKAGES=$PACKAGES" --build-arg "RELEASE=$RELEASE" \
+    -t "$ORGO_HOST_IMAGE" -f "$REPO_ROOT/scripts/podman/Containerfile" "$REPO_ROOT/scripts/podman"
 }
 
 build_by_debootstrap() {
   root="$(mktemp -d /var/tmp/orgo-rootfs.XXXXXX)"
   trap 'rm -rf "$root"' EXIT
-  log "debootstrap bookworm into $root"
-  debootstrap --variant=minbase bookworm "$root" "$MIRROR" >/dev/null
+  log "debootstrap $RELEASE into $root"
+  debootstrap --variant=minbase "$RELEASE" "$root" "$MIRROR" >/dev/null
   cat >"$root/etc/apt/sources.list" <<SOURCES
-deb $MIRROR bookworm main
-deb $MIRROR bookworm-updates main
-deb ${MIRROR%/debian}/debian-security bookworm-security main
+deb $MIRROR $RELEASE main
+deb $MIRROR $RELEASE-updates main
+deb ${MIRROR%/debian}/debian-security $RELEASE-security main
 SOURCES
   chroot "$root" apt-get update -qq 2>/dev/null
   DEBIAN_FRONTEND=noninteractive chroot "$root" \

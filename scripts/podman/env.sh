@@ -1,5 +1,15 @@
 # Source it: points podman at the project's containers.conf and names the host image.
+# ORGO_HOST_RELEASE picks the Debian release of the host image, bookworm (Debian 12) or
+# trixie (Debian 13); each release is its own image, localhost/orgo-debian-base:RELEASE.
+# The roles converge both. The default stays bookworm until uv.lock holds the app's
+# dependencies for Python 3.13, trixie's python3 (the app installs from locked wheels only).
 # shellcheck shell=bash
 CONTAINERS_CONF="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/containers.conf"
 export CONTAINERS_CONF
-export ORGO_HOST_IMAGE="${ORGO_HOST_IMAGE:-localhost/orgo-debian-base:bookworm}"
+export ORGO_HOST_RELEASE="${ORGO_HOST_RELEASE:-bookworm}"
+case "$ORGO_HOST_RELEASE" in
+  bookworm | trixie) ;;
+  *) echo "ORGO_HOST_RELEASE=$ORGO_HOST_RELEASE: allowed values are trixie, bookworm" >&2
+     exit 2 ;;
+esac
+export ORGO_HOST_IMAGE="${ORGO_HOST_IMAGE:-localhost/orgo-debian-base:$ORGO_HOST_RELEASE}"

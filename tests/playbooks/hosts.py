@@ -15,6 +15,9 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from tests.harness.processes import free_port
 
@@ -25,14 +28,33 @@ BIN = Path(sys.executable).parent
 # the project's ulimits must apply there too.
 os.environ.setdefault("CONTAINERS_CONF", str(REPO / "scripts" / "podman" / "containers.conf"))
 PODMAN_ENV = dict(os.environ)
-IMAGE = "localhost/orgo-debian-base:bookworm"
-# The one sandbox setting a container cannot give: Debian's redis-server unit asks for
-# PrivateUsers, a user namespace inside the container's own, which fails with status
-# 217/USER here (stock package, stock config). A test-only drop-in turns just that off.
+# The Debian release of the test hosts and its image: ORGO_HOST_RELEASE, as scripts/podman/env.sh
+# (which make up and scripts/host-image.sh read too) decides it and its default.
+RELEASES = {"bookworm": "12", "trixie": "13"}
+RELEASE, IMAGE = subprocess.run(
+    ["bash", "-c", '. scripts/podman/env.sh && echo "$ORGO_HOST_RELEASE $ORGO_HOST_IMAGE"'],
+    cwd=REPO,
+    stdout=subprocess.PIPE,
+    text=True,
+    check=True,
+).stdout.split()
+PODMAN_ENV["ORGO_HOST_RELEASE"] = RELEASE
+
+
+def release_vars(role: str) -> dict[str, Any]:
+    """ROLE's variables for the test hosts' release (its vars/Debian-<major>.yml)."""
+    path = PLAYBOOKS / "roles" / role / "vars" / f"Debian-{RELEASES[RELEASE]}.yml"
+    return dict(yaml.safe_load(path.read_text()))
+
+
+# The one sandbox setting a container cannot give: Debian's redis-server and valkey-server
+# units ask for PrivateUsers, a user namespace inside the container's own, which fails with
+# status 217/USER here (stock package, stock config). A test-only drop-in turns just that off.
+CACHE_DROP_INS = f"/etc/systemd/system/{release_vars('redis')['redis_service']}.service.d"
 NO_NESTED_USER_NAMESPACE = (
-    "mkdir -p /etc/systemd/system/redis-server.service.d"
+    f"mkdir -p {CACHE_DROP_INS}"
     " && printf '[Service]\\nPrivateUsers=no\\n'"
-    " > /etc/systemd/system/redis-server.service.d/test-no-user-namespace.conf"
+    f" > {CACHE_DROP_INS}/test-no-user-namespace.conf"
     " && systemctl daemon-reload"
 )
 

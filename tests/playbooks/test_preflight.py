@@ -1,17 +1,20 @@
 """Bad inventory variables stop site.yml before anything changes, naming the variable.
 
 Only the preflight play runs (--tags preflight), against local-connection hosts that
-nothing is ever applied to.
+nothing is ever applied to; a host on a release the roles do not support is a container
+of the host image whose /etc/os-release names that release.
 """
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.playbooks.hosts import playbook
+from tests.playbooks.hosts import IMAGE, playbook, podman
 
 GROUPS = ["orgo_db", "orgo_mq", "orgo_cache", "orgo_app", "orgo_monitoring"]
 
@@ -286,3 +289,56 @@ def test_an_inventory_ca_needs_its_certificate_and_key(
     assert "orgo_tls_ca_certificate and orgo_tls_ca_private_key: allowed both empty" in (
         " ".join(output.split())
     )
+
+
+# /etc/os-release and /etc/debian_version of releases the roles do not converge, written
+# into a host of the test image: what Ansible's facts read to tell the release.
+UNSUPPORTED_RELEASES = {
+    "Debian 11 (bullseye)": (
+        'ID=debian\nVERSION_ID="11"\nVERSION_CODENAME=bullseye\nNAME="Debian GNU/Linux"\n'
+        'PRETTY_NAME="Debian GNU/Linux 11 (bullseye)"\n',
+        "11.11\n",
+    ),
+    "Ubuntu 20.04 (focal)": (
+        'ID=ubuntu\nID_LIKE=debian\nVERSION_ID="20.04"\nVERSION_CODENAME=focal\n'
+        'UBUNTU_CODENAME=focal\nNAME="Ubuntu"\nPRETTY_NAME="Ubuntu 20.04.6 LTS"\n'
+        'VERSION="20.04.6 LTS (Focal Fossa)"\n',
+        "bullseye/sid\n",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def plain_host(host_image: None) -> Iterator[str]:
+    """A container of the host image without systemd: only the preflight reaches it."""
+    name = "orgo-it-preflight"
+    podman("rm", "-f", "-t", "0", name, check=False)
+    podman("run", "-d", "--name", name, IMAGE, "sleep", "infinity")
+    try:
+        yield name
+    finally:
+        podman("rm", "-f", "-t", "0", name, check=False)
+
+
+@pytest.mark.parametrize("release", sorted(UNSUPPORTED_RELEASES))
+def test_a_host_on_an_unsupported_release_is_refused_before_any_change(
+    tmp_path: Path, plain_host: str, release: str
+) -> None:
+    os_release, debian_version = UNSUPPORTED_RELEASES[release]
+    for file, content in (("/etc/os-release", os_release), ("/etc/debian_version", debian_version)):
+        podman("exec", plain_host, "bash", "-c", f"printf %s {shlex.quote(content)} >{file}")
+    packages_before = podman("exec", plain_host, "dpkg-query", "-W").stdout
+    path = inventory(tmp_path, GROUPS, ansible_connection="podman", ansible_host=plain_host)
+
+    run = playbook("site.yml", path, {}, check=False)
+
+    assert run.returncode != 0
+    message = " ".join(run.output.split())
+    assert (
+        f"host host-a runs {release.split(' (')[0]}" in message
+        and "which the roles do not support; supported: Debian 12 (bookworm), Debian 13 (trixie)"
+        in message
+    ), run.output[-3000:]
+    assert f"({release.split('(')[1]}" in message
+    assert run.changed_tasks == []
+    assert podman("exec", plain_host, "dpkg-query", "-W").stdout == packages_before

@@ -31,13 +31,22 @@ from tests.playbooks.checks import (
     wait_ready,
 )
 from tests.playbooks.conftest import Platform
-from tests.playbooks.hosts import REPO, playbook, podman
+from tests.playbooks.hosts import REPO, playbook, podman, release_vars
 
 pytestmark = pytest.mark.timeout(1800)
 
+# What the hosts' Debian release names differently (the roles' vars/Debian-<major>.yml).
+POSTGRESQL = release_vars("postgresql")["postgresql_version"]
+PG_CONFIG = f"/etc/postgresql/{POSTGRESQL}/main"
+CACHE = release_vars("redis")
+CACHE_SERVICE, CACHE_USER, CACHE_CONFIG_DIR = (
+    CACHE["redis_service"],
+    CACHE["redis_user"],
+    CACHE["redis_config_dir"],
+)
 SERVICES = [
-    "postgresql@15-main",
-    "redis-server",
+    f"postgresql@{POSTGRESQL}-main",
+    CACHE_SERVICE,
     "rabbitmq-server",
     "prometheus",
     "prometheus-alertmanager",
@@ -119,13 +128,13 @@ def test_sockets_listen_only_on_intended_addresses(host: testinfra.host.Host) ->
     ("path", "owner", "group", "mode"),
     [
         ("/etc/orgo/orgo.env", "root", "orgo", 0o640),
-        ("/etc/redis/redis.conf", "redis", "redis", 0o640),
+        (CACHE["redis_config_file"], CACHE_USER, CACHE_USER, 0o640),
         ("/etc/nginx/tls/orgo.key", "root", "root", 0o600),
-        ("/etc/postgresql/15/main/server.key", "postgres", "postgres", 0o600),
-        ("/etc/redis/tls/server.key", "redis", "redis", 0o600),
+        (f"{PG_CONFIG}/server.key", "postgres", "postgres", 0o600),
+        (f"{CACHE_CONFIG_DIR}/tls/server.key", CACHE_USER, CACHE_USER, 0o600),
         ("/etc/rabbitmq/tls/server.key", "rabbitmq", "rabbitmq", 0o600),
         ("/etc/orgo-tls/ca.crt", "root", "root", 0o644),
-        ("/etc/postgresql/15/main/pg_hba.conf", "postgres", "postgres", 0o640),
+        (f"{PG_CONFIG}/pg_hba.conf", "postgres", "postgres", 0o640),
         ("/etc/default/prometheus-postgres-exporter", "root", "prometheus", 0o640),
         ("/etc/default/prometheus-redis-exporter", "root", "prometheus", 0o640),
         ("/etc/default/prometheus-blackbox-exporter", "root", "prometheus", 0o640),
@@ -189,7 +198,8 @@ def test_data_services_are_locked_down(host: testinfra.host.Host) -> None:
     assert "orgo" in users
     permissions = host.check_output("rabbitmqctl -n rabbit@localhost -q list_permissions -p orgo")
     assert "orgo\t^orgo\\..*\t^(orgo\\..*|amq\\.default)$\t^orgo\\..*" in permissions
-    assert "NOAUTH" in host.run("redis-cli -s /run/redis/redis-server.sock ping").stdout
+    socket = f"{CACHE['redis_run_dir']}/{CACHE_SERVICE}.sock"
+    assert "NOAUTH" in host.run(f"{CACHE['redis_cli']} -s {socket} ping").stdout
     extensions = host.check_output(
         "runuser -u postgres -- psql -d orgo -tAc 'select extname from pg_extension'"
     )
@@ -210,7 +220,7 @@ def test_loopback_services_speak_verified_tls_too(host: testinfra.host.Host) -> 
             verified.stdout[-500:],
             verified.stderr[-500:],
         )
-    assert host.run("redis-cli -h 127.0.0.1 -p 6379 ping").stdout.strip() != "PONG"
+    assert host.run(f"{CACHE['redis_cli']} -h 127.0.0.1 -p 6379 ping").stdout.strip() != "PONG"
     assert not host.socket("tcp://127.0.0.1:5672").is_listening
 
 
@@ -291,8 +301,9 @@ def test_settings_change_restarts_only_the_affected_service(platform: Platform) 
 
     after = started_at(platform)
     restarted = sorted(s for s in SERVICES if before[s] != after[s])
-    assert restarted == ["redis-server"], run.changed_tasks
-    assert platform.host.exec("grep ^maxmemory /etc/redis/redis.conf").startswith("maxmemory 96mb")
+    assert restarted == [CACHE_SERVICE], run.changed_tasks
+    maxmemory = platform.host.exec(f"grep ^maxmemory {CACHE['redis_config_file']}")
+    assert maxmemory.startswith("maxmemory 96mb")
 
 
 def test_a_backup_records_its_success_for_node_exporter_and_prometheus(

@@ -50,6 +50,7 @@ from tests.playbooks.hosts import (
     create_network,
     playbook,
     podman,
+    release_vars,
     start_host,
 )
 from tests.playbooks.s3 import S3Server, serve_s3
@@ -197,7 +198,9 @@ def test_the_app_host_runs_only_the_app(three: ThreeHosts) -> None:
     assert app.service("orgo-api").is_running
     assert app.service("orgo-worker").is_running
     assert app.socket(f"tcp://{three.address('orgo-it-app')}:8000").is_listening
-    for package in ("postgresql-15", "redis-server", "rabbitmq-server", "prometheus"):
+    postgresql = f"postgresql-{release_vars('postgresql')['postgresql_version']}"
+    cache = release_vars("redis")["redis_package"]
+    for package in (postgresql, cache, "rabbitmq-server", "prometheus"):
         assert not app.package(package).is_installed, package
 
 

@@ -39,9 +39,15 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     out = tmp_path_factory.mktemp("wheelhouse") / "release"
     script = ROLE / "files" / "build-wheelhouse.sh"
-    version = defaults["orgo_api_python_version"]
+    version = host_release_vars()["orgo_api_python_version"]
     subprocess.run([str(script), str(out), version, platforms], cwd=REPO, check=True)
     return out.with_name("release.tar.gz")
+
+
+def host_release_vars() -> dict[str, str]:
+    """The role's variables for this machine's Debian release, whose python3 is the hosts'."""
+    major = Path("/etc/debian_version").read_text().split(".")[0].strip()
+    return dict(yaml.safe_load((ROLE / "vars" / f"Debian-{major}.yml").read_text()))
 
 
 def release(wheelhouse: Path, directory: Path) -> Path:
