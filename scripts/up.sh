@@ -30,7 +30,8 @@ start_host() {
     mounts+=(--volume "$NAME-$volume")
   done
   log "starting $NAME"
-  podman run -d --name "$NAME" --hostname "$NAME" --systemd=always --cap-add NET_ADMIN \
+  # shellcheck disable=SC2086 # the options are words
+  podman run -d --name "$NAME" --hostname "$NAME" $ORGO_HOST_RUN_OPTIONS \
     --label orgo.deployment=local "${mounts[@]}" \
     -p "127.0.0.1:$HTTPS_PORT:443" -p "127.0.0.1:$PROMETHEUS_PORT:9090" \
     -p "127.0.0.1:$ALERTMANAGER_PORT:9093" "$ORGO_HOST_IMAGE" >/dev/null

@@ -13,3 +13,8 @@ case "$ORGO_HOST_RELEASE" in
      exit 2 ;;
 esac
 export ORGO_HOST_IMAGE="${ORGO_HOST_IMAGE:-localhost/orgo-debian-base:$ORGO_HOST_RELEASE}"
+# How a container host runs (make up and the playbook tests): systemd as PID 1; SYS_ADMIN
+# lets it set up the units' sandboxes (ProtectSystem, ReadWritePaths, PrivateTmp), so the
+# units run as confined as on a real host; the image's stop signal (SIGRTMIN+3) makes
+# systemd stop every service in order, which takes longer than podman's default 10 s.
+export ORGO_HOST_RUN_OPTIONS="--systemd=always --cap-add NET_ADMIN --cap-add SYS_ADMIN --stop-timeout 120"

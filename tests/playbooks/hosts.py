@@ -31,8 +31,13 @@ PODMAN_ENV = dict(os.environ)
 # The Debian release of the test hosts and its image: ORGO_HOST_RELEASE, as scripts/podman/env.sh
 # (which make up and scripts/host-image.sh read too) decides it and its default.
 RELEASES = {"bookworm": "12", "trixie": "13"}
-RELEASE, IMAGE = subprocess.run(
-    ["bash", "-c", '. scripts/podman/env.sh && echo "$ORGO_HOST_RELEASE $ORGO_HOST_IMAGE"'],
+RELEASE, IMAGE, *RUN_OPTIONS = subprocess.run(
+    [
+        "bash",
+        "-c",
+        ". scripts/podman/env.sh"
+        ' && echo "$ORGO_HOST_RELEASE $ORGO_HOST_IMAGE $ORGO_HOST_RUN_OPTIONS"',
+    ],
     cwd=REPO,
     stdout=subprocess.PIPE,
     text=True,
@@ -45,18 +50,6 @@ def release_vars(role: str) -> dict[str, Any]:
     """ROLE's variables for the test hosts' release (its vars/Debian-<major>.yml)."""
     path = PLAYBOOKS / "roles" / role / "vars" / f"Debian-{RELEASES[RELEASE]}.yml"
     return dict(yaml.safe_load(path.read_text()))
-
-
-# The one sandbox setting a container cannot give: Debian's redis-server and valkey-server
-# units ask for PrivateUsers, a user namespace inside the container's own, which fails with
-# status 217/USER here (stock package, stock config). A test-only drop-in turns just that off.
-CACHE_DROP_INS = f"/etc/systemd/system/{release_vars('redis')['redis_service']}.service.d"
-NO_NESTED_USER_NAMESPACE = (
-    f"mkdir -p {CACHE_DROP_INS}"
-    " && printf '[Service]\\nPrivateUsers=no\\n'"
-    f" > {CACHE_DROP_INS}/test-no-user-namespace.conf"
-    " && systemctl daemon-reload"
-)
 
 
 def missing_tools() -> list[str]:
@@ -105,10 +98,8 @@ def start_host(
     optionally on a podman network with a fixed address."""
     podman("rm", "-f", "-t", "2", name, check=False)
     host = Host(name, {port: free_port() for port in ports})
-    args = ["run", "-d", "--name", name, "--hostname", name, "--systemd=always"]
-    # SYS_ADMIN lets systemd in the container set up the units' sandboxes (ProtectSystem,
-    # ReadWritePaths, PrivateTmp), so the tests run our units as confined as a real host does.
-    args += ["--cap-add", "NET_ADMIN", "--cap-add", "SYS_ADMIN"]
+    # As make up runs its host (scripts/podman/env.sh): the units' sandboxes enforced.
+    args = ["run", "-d", "--name", name, "--hostname", name, *RUN_OPTIONS]
     if network:
         args += ["--network", network]
     if ip:
@@ -117,7 +108,6 @@ def start_host(
         args += ["-p", f"127.0.0.1:{host_port}:{container_port}"]
     podman(*args, IMAGE)
     host.wait_running()
-    host.exec(NO_NESTED_USER_NAMESPACE)
     return host
 
 
