@@ -32,6 +32,8 @@ TOOLING_VARIABLES = frozenset(
         "ORGO_CHART_MIRROR",
         "ORGO_HOST_IMAGE",
         "ORGO_HOST_IMAGE_SOURCE",
+        "ORGO_HOST_RELEASE",
+        "ORGO_HOST_RUN_OPTIONS",
         "ORGO_FUZZ_TOKEN",
     }
 )
