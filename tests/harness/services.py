@@ -205,7 +205,9 @@ class RabbitmqServer:
         self.node = f"orgo-test-{self.port}@localhost"
         self.vhost = vhost
         self.user = user
-        self.password = secrets.token_urlsafe(16)
+        # Hex: rabbitmqctl add_user takes it as an argument, and a urlsafe token that
+        # starts with "-" is parsed as an option.
+        self.password = secrets.token_hex(16)
         self.root = Path(tempfile.mkdtemp(prefix="orgo-rabbitmq-"))
         self.plugins = plugins
         self._proc: subprocess.Popen[bytes] | None = None

@@ -1,7 +1,8 @@
 """Renders roles' templates with the roles' own defaults and vars, without a host.
 
 A throwaway playbook on local-connection hosts loads the defaults and vars files of the
-roles named (the orgo role's first) and templates the files asked for; the test's settings
+roles named (the orgo role's first, and each role's vars for the test hosts' Debian
+release, which the roles include from facts) and templates the files asked for; the test's settings
 go in as extra vars, which override those files as an inventory's would override a role's
 defaults. Nothing is applied to any machine but the files written under the directory.
 """
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.playbooks.hosts import PLAYBOOKS, ansible
+from tests.playbooks.hosts import PLAYBOOKS, RELEASE, RELEASES, ansible
 
 GROUPS = ["orgo_db", "orgo_mq", "orgo_cache", "orgo_app", "orgo_monitoring"]
 
@@ -29,12 +30,11 @@ def render(
     host -> template file name -> rendered text."""
     hosts = hosts or {"host-a": {"orgo_listen_address": "10.0.0.5"}}
     roles = ["orgo", *dict.fromkeys(t.split("/")[0] for t in templates)]
+    role_files = ("defaults/main.yml", "vars/main.yml", f"vars/Debian-{RELEASES[RELEASE]}.yml")
     vars_files = [
         str(path)
         for role in roles
-        for path in (
-            PLAYBOOKS / "roles" / role / part / "main.yml" for part in ("defaults", "vars")
-        )
+        for path in (PLAYBOOKS / "roles" / role / part for part in role_files)
         if path.exists()
     ]
     groups: dict[str, dict[str, dict[str, object]]] = {group: {"hosts": {}} for group in GROUPS}
